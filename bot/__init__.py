@@ -1,0 +1,1 @@
+"""The doors: the ``factdiff`` command line and the Slack app."""

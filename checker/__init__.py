@@ -1,0 +1,1 @@
+"""Story -> findings: segment, align, judge (offline engine or LLM), report."""

@@ -1,0 +1,1 @@
+"""The LLM's instructions, as versioned text files shipped as package data."""
