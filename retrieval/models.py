@@ -40,6 +40,7 @@ class ArticleInfo:
     chars: int = 0
     chunks: int = 0
     ingested_at: str | None = None
+    version: str = ""  # short hash of the text: which chunks are current
     extra: dict[str, MetaValue] = field(default_factory=dict)
 
 

@@ -1,0 +1,258 @@
+"""The ``factdiff`` command line.
+
+Settings are read here, once; errors from inside become one line on stderr and an exit code:
+0 success, 1 some items failed (ingest) or nothing found, 2 bad usage or configuration,
+3 the store could not be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from bot import wiring
+from bot.settings import Settings, load_settings
+from retrieval.errors import ConfigError, FactDiffError, InputError, ModelFileError, StoreError
+from retrieval.ingest import IngestRequest, estimate_total, ingest, iter_items
+from retrieval.models import ArticleInfo, IngestOutcome, SearchResult
+
+MAX_STORY_CHARS = 1_500_000
+
+
+def fail(exc: FactDiffError) -> NoReturn:
+    click.echo(f"factdiff: error: {exc}", err=True)
+    code = 3 if isinstance(exc, StoreError) else 2 if isinstance(exc, (ConfigError, InputError, ModelFileError)) else 1
+    sys.exit(code)
+
+
+class Context:
+    """Settings and lazily built clients for one command."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._store: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+            logging.basicConfig(level=self._settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        return self._settings
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            self._store = wiring.source_store(self.settings)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="factdiff")
+def main() -> None:
+    """factdiff: find how a news story drifts from its primary sources.
+
+    Store primary sources with 'ingest', then find the originals of a story with 'search'.
+    Settings come from environment variables or a .env file (see .env.example).
+    """
+
+
+@main.command("ingest")
+@click.argument("targets", nargs=-1)
+@click.option("--jsonl", "jsonl", multiple=True, type=click.Path(path_type=Path),
+              help="A JSONL file: one {title, text, id?, url?, published?, source?} object per line.")
+@click.option("--feed", "feeds", multiple=True, metavar="URL", help="An RSS/Atom feed: every entry's link is fetched.")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 1024),
+              help="Articles embedded and written together.")
+@click.option("--quiet", "-q", is_flag=True, help="Only print failures and the summary.")
+@pass_ctx
+def ingest_cmd(ctx: Context, targets: tuple[str, ...], jsonl: tuple[Path, ...], feeds: tuple[str, ...],
+               batch_size: int, quiet: bool) -> None:
+    """Store primary sources: .txt/.md/.html files, folders of them, or http(s) URLs.
+
+    The same article (same URL, or same text) is updated, never duplicated. Each failed item
+    gets one line on stderr; the others carry on. Exit code 1 when any item failed.
+    """
+    if not (targets or jsonl or feeds):
+        raise click.UsageError("give at least one file, folder, URL, --jsonl FILE or --feed URL")
+    from tqdm import tqdm
+
+    request = IngestRequest(tuple(targets), tuple(jsonl), tuple(feeds))
+    try:
+        store = ctx.store
+        policy = wiring.fetch_policy(ctx.settings)
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        with tqdm(total=estimate_total(request), unit="article", file=sys.stderr, disable=None, leave=False) as bar:
+            def report(o: IngestOutcome) -> None:
+                counts[o.status] += 1
+                bar.update(1)
+                if o.status == "failed":
+                    bar.write(f"failed: {o.error}", file=sys.stderr)
+                elif not quiet:
+                    bar.write(f"{o.status}: {o.article_id}  {o.title}  ({o.chunks} chunks)")
+            ingest(store, iter_items(request, policy), batch_size=batch_size, on_outcome=report)
+    except FactDiffError as exc:
+        fail(exc)
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+    click.echo(f"ingested: {summary}; {store.count()} articles in the store", err=quiet)
+    if counts["failed"]:
+        sys.exit(1)
+
+
+@main.group("sources")
+def sources() -> None:
+    """List, show and remove stored primary sources."""
+
+
+def _info_dict(info: ArticleInfo) -> dict[str, Any]:
+    d = asdict(info)
+    d.pop("version", None)
+    return d
+
+
+@sources.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Show at most this many (newest first).")
+@pass_ctx
+def sources_list(ctx: Context, fmt: str, limit: int | None) -> None:
+    """Stored articles, newest ingested first."""
+    try:
+        infos = ctx.store.list()
+    except FactDiffError as exc:
+        fail(exc)
+    shown = infos[:limit] if limit else infos
+    if fmt == "json":
+        click.echo(json.dumps([_info_dict(i) for i in shown], ensure_ascii=False, indent=1))
+        return
+    for i in shown:
+        click.echo(f"{i.id}  {i.published or '----------':<10}  {(i.source or '-')[:16]:<16}  {i.title[:80]}")
+    click.echo(f"{len(infos)} article(s)" + (f", {len(shown)} shown" if len(shown) < len(infos) else ""), err=True)
+
+
+@sources.command("show")
+@click.argument("article_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_ctx
+def sources_show(ctx: Context, article_id: str, fmt: str) -> None:
+    """One stored article: metadata and its full stored text."""
+    try:
+        art = ctx.store.get(article_id)
+    except FactDiffError as exc:
+        fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps({**_info_dict(art.info), "text": art.text}, ensure_ascii=False, indent=1))
+        return
+    i = art.info
+    for key, value in (("Title", i.title), ("Published", i.published), ("URL", i.url), ("Source", i.source),
+                       ("Author", i.author), ("ID", i.id), ("Ingested", i.ingested_at)):
+        if value:
+            click.echo(f"{key}: {value}")
+    click.echo("")
+    click.echo(art.text)
+
+
+@sources.command("remove")
+@click.argument("article_ids", nargs=-1, required=True)
+@pass_ctx
+def sources_remove(ctx: Context, article_ids: tuple[str, ...]) -> None:
+    """Remove stored articles (and all their chunks)."""
+    failed = False
+    for aid in article_ids:
+        try:
+            info = ctx.store.remove(aid)
+            click.echo(f"removed: {aid}  {info.title}")
+        except FactDiffError as exc:
+            if isinstance(exc, StoreError):
+                fail(exc)
+            click.echo(f"factdiff: error: {exc}", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+def read_story(source: str | None) -> str:
+    """A story from a file, or stdin for '-' / no argument."""
+    if source in (None, "-"):
+        if sys.stdin.isatty():
+            raise InputError("paste a story on standard input, or give a file")
+        text = sys.stdin.read(MAX_STORY_CHARS + 1)
+        origin = "standard input"
+    else:
+        from retrieval.readers import decode_text, read_bytes
+
+        path = Path(source)
+        text = decode_text(read_bytes(path, MAX_STORY_CHARS * 4), str(path))
+        origin = str(path)
+    if not text.strip():
+        raise InputError(f"{origin}: the story is empty")
+    if len(text) > MAX_STORY_CHARS:
+        raise InputError(f"{origin}: the story is over {MAX_STORY_CHARS:,} characters")
+    return text
+
+
+def search_json(result: SearchResult) -> dict[str, Any]:
+    def cand(c: Any) -> dict[str, Any]:
+        i = c.info
+        return {"id": i.id, "title": i.title, "url": i.url, "published": i.published, "source": i.source,
+                "score": c.score, "dense": c.dense, "lexical": c.lexical, "coverage": c.coverage,
+                "sentences_explained": c.sentences}
+    return {"sources": [cand(c) for c in result.matches], "considered": [cand(c) for c in result.considered[:10]],
+            "message": result.message}
+
+
+def print_search(result: SearchResult, top: int) -> None:
+    if not result.matches:
+        click.echo(result.message)
+    for rank, c in enumerate(result.matches, start=1):
+        i = c.info
+        click.echo(f"{rank}. {i.title}  [{c.score:.2f}]")
+        click.echo(f"   {i.source or '-'} · {i.published or 'undated'} · {i.url or 'no link'} · id {i.id}")
+    others = [c for c in result.considered if c not in result.matches][: max(0, top - len(result.matches))]
+    if others:
+        click.echo("also considered:")
+        for c in others:
+            click.echo(f"   {c.info.title}  [{c.score:.2f}]  id {c.info.id}")
+
+
+@main.command("search")
+@click.argument("story", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 50), help="Candidates to show.")
+@pass_ctx
+def search_cmd(ctx: Context, story: str | None, fmt: str, top: int) -> None:
+    """Find the stored originals of a story (FILE, or '-'/nothing for stdin)."""
+    try:
+        text = read_story(story)
+        result = wiring.finder(ctx.store).find(text)
+    except FactDiffError as exc:
+        fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps(search_json(result), ensure_ascii=False, indent=1))
+    else:
+        print_search(result, top)
+    if not result.matches:
+        sys.exit(1)
+
+
+@main.command("demo")
+@pass_ctx
+def demo_cmd(ctx: Context) -> None:
+    """Ingest a bundled example into a temporary store and find the originals of a rewrite."""
+    from bot.demo import run_demo
+
+    try:
+        run_demo(ctx.settings, click.echo)
+    except FactDiffError as exc:
+        fail(exc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Every setting factdiff reads, in one typed class. Read once, at the door.
+
+Real environment variables beat a ``.env`` file in the working directory; every setting is
+listed, with one comment each, in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retrieval.errors import ConfigError
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("factdiff", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, alias="FACTDIFF_DATA_DIR")
+    chroma_host: str | None = Field(None, alias="CHROMA_HOST")
+    chroma_port: int = Field(8000, alias="CHROMA_PORT", ge=1, le=65535)
+    chroma_ssl: bool = Field(False, alias="CHROMA_SSL")
+    collection_prefix: str = Field("factdiff", alias="FACTDIFF_COLLECTION_PREFIX", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,40}$")
+    embeddings: Literal["minilm", "wordllama", "openai"] = Field("minilm", alias="FACTDIFF_EMBEDDINGS")
+    openai_embedding_model: str = Field("text-embedding-3-small", alias="FACTDIFF_OPENAI_EMBEDDING_MODEL")
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    llm_model: str = Field("gpt-4.1-mini", alias="FACTDIFF_LLM_MODEL")
+    tokenizer: str | None = Field(None, alias="FACTDIFF_TOKENIZER")
+    chunk_tokens: int = Field(120, alias="FACTDIFF_CHUNK_TOKENS", ge=32, le=512)
+    allow_private_urls: bool = Field(False, alias="FACTDIFF_ALLOW_PRIVATE_URLS")
+    fetch_timeout: float = Field(15.0, alias="FACTDIFF_FETCH_TIMEOUT", gt=0, le=120)
+    max_download_bytes: int = Field(5_000_000, alias="FACTDIFF_MAX_DOWNLOAD_BYTES", ge=10_000)
+    log_level: str = Field("WARNING", alias="FACTDIFF_LOG_LEVEL")
+
+    @property
+    def openai_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+
+def load_settings() -> Settings:
+    """The settings, or a :class:`ConfigError` that names the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid setting: {problems}") from exc

@@ -1,0 +1,72 @@
+"""Build the real clients from settings: the only place that knows about both."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.settings import Settings
+from retrieval.embeddings import Embedder, make_embedder
+from retrieval.errors import StoreError
+from retrieval.fetch import FetchPolicy
+from retrieval.search import OriginalFinder
+from retrieval.store import SourceStore, StoreConfig
+from retrieval.tokens import encoding_name_for_model, get_encoding
+
+log = logging.getLogger(__name__)
+
+
+def chroma_client(settings: Settings) -> Any:
+    """An HttpClient when CHROMA_HOST is set, else an embedded PersistentClient."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        where = f"{settings.chroma_host}:{settings.chroma_port}"
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl, settings=chroma_settings
+            )
+        except Exception as exc:  # connection refused, TLS errors, version mismatch
+            raise StoreError(f"cannot reach the Chroma server at {where}: {exc}") from exc
+    path = settings.data_dir / "chroma"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(f"cannot open the local store at {path}: {exc}") from exc
+
+
+def openai_client(settings: Settings) -> Any:
+    if not settings.openai_configured:
+        return None
+    from openai import OpenAI
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+    return OpenAI(api_key=key, base_url=settings.openai_base_url or None, max_retries=2, timeout=60)
+
+
+def embedder(settings: Settings) -> Embedder:
+    client = openai_client(settings) if settings.embeddings == "openai" else None
+    return make_embedder(settings.embeddings, openai_client=client, openai_model=settings.openai_embedding_model)
+
+
+def source_store(settings: Settings, client: Any = None, emb: Embedder | None = None) -> SourceStore:
+    encoding = get_encoding(settings.tokenizer or encoding_name_for_model(settings.llm_model))
+    return SourceStore(
+        client if client is not None else chroma_client(settings),
+        emb or embedder(settings),
+        encoding,
+        StoreConfig(prefix=settings.collection_prefix, chunk_tokens=settings.chunk_tokens),
+    )
+
+
+def finder(store: SourceStore) -> OriginalFinder:
+    return OriginalFinder(store)
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes, allow_private=settings.allow_private_urls
+    )

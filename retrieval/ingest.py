@@ -1,0 +1,155 @@
+"""Turn ingest requests (files, folders, URLs, JSONL files, feeds) into stored articles.
+
+Every input item ends in exactly one :class:`IngestOutcome`; a bad item is reported in one
+line and the rest carry on. Drafts are stored in batches so the embedder works efficiently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import FactDiffError, InputError
+from retrieval.models import ArticleDraft, IngestOutcome
+from retrieval.readers import count_jsonl, iter_folder, iter_jsonl, read_file
+from retrieval.store import SourceStore
+
+log = logging.getLogger(__name__)
+
+Item = ArticleDraft | IngestOutcome
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """What to ingest: paths or URLs, JSONL files and feed URLs."""
+
+    targets: tuple[str, ...] = ()
+    jsonl: tuple[Path, ...] = ()
+    feeds: tuple[str, ...] = ()
+
+
+def is_url(target: str) -> bool:
+    return target.lower().startswith(("http://", "https://"))
+
+
+def estimate_total(request: IngestRequest) -> int | None:
+    """How many items the request holds, when that is cheap to know (for a progress bar)."""
+    if request.feeds:
+        return None
+    total = 0
+    for t in request.targets:
+        p = Path(t)
+        total += sum(1 for _ in iter_folder(p)) if not is_url(t) and p.is_dir() else 1
+    return total + sum(count_jsonl(p) for p in request.jsonl)
+
+
+def iter_items(request: IngestRequest, fetch_policy: Any = None, http_client: Any = None) -> Iterator[Item]:
+    """Drafts to store, or failed outcomes for items that could not be read."""
+    for target in request.targets:
+        if is_url(target):
+            yield _from_url(target, fetch_policy, http_client)
+            continue
+        path = Path(target)
+        if path.is_dir():
+            files = list(iter_folder(path))
+            if not files:
+                yield IngestOutcome(target, "failed", error=f"{target}: no .txt, .md or .html files in this folder")
+            for f in files:
+                yield _from_file(f)
+        elif not path.exists():
+            yield IngestOutcome(target, "failed", error=f"{target}: no such file (URLs must start with http:// or https://)")
+        elif path.suffix.lower() == ".jsonl":
+            yield from _from_jsonl(path)
+        else:
+            yield _from_file(path)
+    for path in request.jsonl:
+        yield from _from_jsonl(path)
+    for feed in request.feeds:
+        yield from _from_feed(feed, fetch_policy, http_client)
+
+
+def _from_file(path: Path) -> Item:
+    try:
+        return read_file(path)
+    except InputError as exc:
+        return IngestOutcome(str(path), "failed", error=str(exc))
+
+
+def _from_jsonl(path: Path) -> Iterator[Item]:
+    if not path.is_file():
+        yield IngestOutcome(str(path), "failed", error=f"{path}: no such file")
+        return
+    try:
+        for item in iter_jsonl(path):
+            if isinstance(item, InputError):
+                yield IngestOutcome(str(item).split(": ", 1)[0], "failed", error=str(item))
+            else:
+                yield item
+    except InputError as exc:
+        yield IngestOutcome(str(path), "failed", error=str(exc))
+
+
+def _from_url(url: str, policy: Any, client: Any) -> Item:
+    from retrieval.extract import extract_article
+    from retrieval.fetch import fetch
+
+    try:
+        page = fetch(url, policy, client=client)
+        return extract_article(page.body, url=page.url, origin=url)
+    except FactDiffError as exc:
+        msg = str(exc)
+        return IngestOutcome(url, "failed", error=msg if url in msg else f"{url}: {msg}")
+
+
+def _from_feed(feed_url: str, policy: Any, client: Any) -> Iterator[Item]:
+    from retrieval.feeds import read_feed
+
+    try:
+        feed = read_feed(feed_url, policy, client=client)
+    except FactDiffError as exc:
+        msg = str(exc)
+        yield IngestOutcome(feed_url, "failed", error=msg if feed_url in msg else f"{feed_url}: {msg}")
+        return
+    for problem in feed.problems:
+        yield IngestOutcome(feed_url, "failed", error=f"{feed_url}: {problem}")
+    for entry in feed.entries:
+        item = _from_url(entry.link, policy, client)
+        if isinstance(item, ArticleDraft) and entry.published and not item.published:
+            item = ArticleDraft(**{**item.__dict__, "published": entry.published})
+        yield item
+
+
+def ingest(
+    store: SourceStore,
+    items: Iterable[Item],
+    *,
+    batch_size: int = 32,
+    on_outcome: Callable[[IngestOutcome], None] | None = None,
+) -> list[IngestOutcome]:
+    """Store every draft (in batches); return one outcome per item (failures as they come)."""
+    outcomes: list[IngestOutcome] = []
+    batch: list[ArticleDraft] = []
+
+    def emit(o: IngestOutcome) -> None:
+        outcomes.append(o)
+        if on_outcome:
+            on_outcome(o)
+
+    def flush() -> None:
+        if batch:
+            for o in store.add_many(batch):
+                emit(o)
+            batch.clear()
+
+    for item in items:
+        if isinstance(item, IngestOutcome):
+            emit(item)
+        else:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                flush()
+    flush()
+    return outcomes

@@ -1,0 +1,203 @@
+"""Find the stored originals of a pasted story.
+
+1. The story is cut into sentences; each is embedded (dense) and turned into index terms.
+2. Candidates: the articles whose chunks are nearest to any story sentence (Chroma), and
+   the best BM25 matches of the whole story (our lexical index).
+3. Evidence per (story sentence, candidate): the best cosine similarity between the sentence
+   and the candidate's chunks, and the IDF-weighted share of the sentence's terms that the
+   candidate contains. Rare terms (names, numbers, places) dominate that share, which is
+   what separates the true original from a look-alike (last quarter's release of the same
+   company, another city's identical notice).
+4. Candidates are scored by how well they explain the story's sentences; originals are
+   picked greedily: the best one, then any other that explains sentences the chosen ones
+   do not (a story built from several sources). Nothing is returned, with a message, when
+   even the best candidate explains the story poorly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.errors import InputError
+from retrieval.lexical import LexicalIndex, terms
+from retrieval.models import Candidate, ChunkHit, SearchResult
+from retrieval.sentences import split_sentences
+from retrieval.store import SourceStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    dense_k: int = 24          # nearest chunks per story sentence
+    lexical_k: int = 20        # best BM25 articles for the whole story
+    max_candidates: int = 30
+    max_sentences: int = 64    # longer stories: sentences are merged into passages
+    dense_weight: float = 0.5  # evidence = w * dense + (1 - w) * term coverage
+    sentence_evidence: float = 0.55   # a sentence is "explained" by an article at this evidence
+    min_score: float = 0.45    # below this the best candidate is not an original
+    min_explained: float = 0.3          # ... nor when it explains fewer of the sentences
+    extra_min_sentences: int = 2        # a further source must newly explain this many sentences
+    max_sources: int = 5
+
+
+@dataclass
+class _Query:
+    texts: list[str]
+    terms: list[Counter[str]]
+    weights: np.ndarray
+
+
+class OriginalFinder:
+    """Hybrid dense + lexical search for the originals of a story."""
+
+    def __init__(self, store: SourceStore, config: SearchConfig | None = None) -> None:
+        self.store = store
+        self.config = config or SearchConfig()
+        self._lexical: LexicalIndex | None = None
+        self._revision: str | None = None
+        self._lock = threading.Lock()
+
+    def lexical_index(self) -> LexicalIndex:
+        """The BM25 index, rebuilt when the store changed since it was built."""
+        rev = self.store.revision()
+        with self._lock:
+            if self._lexical is None or rev != self._revision:
+                self._lexical = LexicalIndex(self.store.iter_texts())
+                self._revision = rev
+                log.info("built the lexical index over %d articles", len(self._lexical))
+            return self._lexical
+
+    def find(self, story: str) -> SearchResult:
+        query = self._query(story)
+        if self.store.count() == 0:
+            return SearchResult([], [], "the source store is empty: add primary sources with 'factdiff ingest'")
+        index = self.lexical_index()
+        vectors = self.store.embedder.embed(query.texts)
+        hits = self.store.query_chunks(vectors, self.config.dense_k)
+        lexical = dict(index.search(" ".join(query.texts), self.config.lexical_k))
+        ids = self._candidate_ids(hits, lexical)
+        if not ids:
+            return SearchResult([], [], "no stored article shares anything with this story")
+        dense = self._dense_matrix(ids, vectors)
+        coverage = self._coverage_matrix(ids, query, index)
+        evidence = self.config.dense_weight * dense + (1 - self.config.dense_weight) * coverage
+        return self._select(ids, query, evidence, dense, coverage, lexical, hits)
+
+    # ---- the query -------------------------------------------------------------------------
+
+    def _query(self, story: str) -> _Query:
+        texts = [s.text for s in split_sentences(story) if s.kind != "dateline" and len(s.text.split()) >= 3]
+        if not texts:
+            texts = [story.strip()] if story.strip() else []
+        if not texts:
+            raise InputError("the story is empty")
+        limit = self.config.max_sentences
+        if len(texts) > limit:  # merge neighbours so every part of a long story is queried
+            size = -(-len(texts) // limit)
+            texts = [" ".join(texts[i : i + size]) for i in range(0, len(texts), size)]
+        bags = [Counter(terms(t)) for t in texts]
+        return _Query(texts, bags, np.ones(len(texts), dtype=np.float32))
+
+    def _candidate_ids(self, hits: list[list[ChunkHit]], lexical: dict[str, float]) -> list[str]:
+        best: dict[str, float] = {}
+        for row in hits:
+            for h in row:
+                best[h.article_id] = max(best.get(h.article_id, 0.0), h.similarity)
+        dense_top = sorted(best, key=best.__getitem__, reverse=True)
+        ids: list[str] = []
+        for aid in [x for pair in zip(dense_top, list(lexical)) for x in pair] + dense_top + list(lexical):
+            if aid not in ids:
+                ids.append(aid)
+            if len(ids) >= self.config.max_candidates:
+                break
+        return ids
+
+    # ---- evidence ----------------------------------------------------------------------------
+
+    def _dense_matrix(self, ids: list[str], vectors: np.ndarray) -> np.ndarray:
+        """Best cosine similarity of each sentence (rows) to each candidate's chunks (columns)."""
+        res = self.store._call(lambda: self.store.chunks.get(
+            where={"article_id": {"$in": ids}}, include=["embeddings", "metadatas"]
+        ))
+        current = {aid: info.version for aid, info in self.store.infos(ids).items()}
+        out = np.zeros((len(vectors), len(ids)), dtype=np.float32)
+        if not res["ids"]:
+            return out
+        col = {aid: j for j, aid in enumerate(ids)}
+        emb = np.asarray(res["embeddings"], dtype=np.float32)
+        sims = vectors @ emb.T
+        for k, meta in enumerate(res["metadatas"]):
+            aid = str(meta["article_id"])
+            if current.get(aid) != meta.get("text_hash"):
+                continue  # an old version's chunks, or an article not committed (yet)
+            j = col[aid]
+            out[:, j] = np.maximum(out[:, j], sims[:, k])
+        return np.clip(out, 0.0, 1.0)
+
+    def _coverage_matrix(self, ids: list[str], query: _Query, index: LexicalIndex) -> np.ndarray:
+        """IDF-weighted share of each sentence's terms found in each candidate."""
+        texts = self.store.get_many(ids)
+        vocab = [set(terms(texts[aid].text)) if aid in texts else set() for aid in ids]
+        out = np.zeros((len(query.texts), len(ids)), dtype=np.float32)
+        for i, bag in enumerate(query.terms):
+            if not bag:
+                continue
+            weights = {t: index.idf(t) for t in bag}
+            total = sum(weights.values()) or 1.0
+            for j, v in enumerate(vocab):
+                out[i, j] = sum(w for t, w in weights.items() if t in v) / total
+        return out
+
+    # ---- choosing the originals --------------------------------------------------------------
+
+    def _select(
+        self, ids: list[str], query: _Query, evidence: np.ndarray, dense: np.ndarray,
+        coverage: np.ndarray, lexical: dict[str, float], hits: list[list[ChunkHit]],
+    ) -> SearchResult:
+        cfg = self.config
+        w = query.weights / query.weights.sum()
+        scores = w @ evidence
+        explained = evidence >= cfg.sentence_evidence
+        infos = self.store.infos(ids)
+        top_lex = max(lexical.values(), default=1.0) or 1.0
+        by_article: dict[str, list[ChunkHit]] = {}
+        for row in hits:
+            for h in row:
+                by_article.setdefault(h.article_id, []).append(h)
+        candidates = [
+            Candidate(
+                info=infos[aid], score=round(float(scores[j]), 4), dense=round(float(w @ dense[:, j]), 4),
+                lexical=round(lexical.get(aid, 0.0) / top_lex, 4), coverage=round(float(w @ coverage[:, j]), 4),
+                sentences=int(explained[:, j].sum()),
+                hits=tuple(sorted(by_article.get(aid, []), key=lambda h: -h.similarity)[:5]),
+            )
+            for j, aid in enumerate(ids) if aid in infos
+        ]
+        order = sorted(range(len(candidates)), key=lambda j: -candidates[j].score)
+        considered = [candidates[j] for j in order]
+        if not considered:
+            return SearchResult([], [], "no stored article matches this story")
+        best = order[0]
+        share = explained[:, best].mean()
+        if considered[0].score < cfg.min_score or share < cfg.min_explained:
+            return SearchResult([], considered, (
+                f"no original found: the closest stored article ({considered[0].info.title!r}, "
+                f"score {considered[0].score:.2f}) explains too little of the story"
+            ))
+        chosen = [best]
+        covered = explained[:, best].copy()
+        for j in order[1:]:
+            if len(chosen) >= cfg.max_sources:
+                break
+            gain = int((explained[:, j] & ~covered).sum())
+            if gain >= min(cfg.extra_min_sentences, len(query.texts)) and candidates[j].score >= cfg.min_score * 0.6:
+                chosen.append(j)
+                covered |= explained[:, j]
+        matches = sorted((candidates[j] for j in chosen), key=lambda c: -c.score)
+        return SearchResult(matches, considered, f"{len(matches)} original(s) found")

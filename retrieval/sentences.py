@@ -1,0 +1,189 @@
+"""Sentence segmentation with character offsets.
+
+Handles what news copy throws at a splitter: abbreviations ("Sept.", "U.S.", "Dr."),
+initials, decimals and prices, quotations that run over several sentences (kept whole),
+curly and straight quotes, datelines ("PARIS, September 4. /TASS/."), list items and
+paragraphs or headlines without final punctuation, and sentences glued together without
+a space ("...$10.9bn.For the full year...").
+
+Every :class:`Segment` satisfies ``text[seg.start:seg.end] == seg.text``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sen rep gov gen col lt sgt capt cmdr adm maj st jr sr rev hon pres
+    inc corp co ltd plc llc bros dept univ assn ave blvd rd mt ft vs etc al approx est
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    no nos fig figs vol pp ed eds op cf ca p.m a.m e.g i.e u.s u.k u.n e.u u.s.a d.c""".split()
+)
+#: Words that make "U.S. The" a sentence boundary even though "U.S." is an abbreviation.
+SENTENCE_STARTERS = frozenset(
+    """the a an he she it they we i in on at but and this that these those there his her
+    its their our after before when while however meanwhile also yet so if as for since""".split()
+)
+OPEN_QUOTES = "\u201c\u00ab"
+CLOSE_QUOTES = "\u201d\u00bb"
+CLOSERS = "\"'\u201d\u2019\u00bb)]"
+
+_DATELINE = re.compile(
+    r"""^\s*(?:
+        [A-Z][A-Z.'\- ]{1,40},\s+[A-Z][a-z]+\.?\s+\d{1,2}\.?\s*/[A-Za-z\-]{2,12}/\.?   # PARIS, September 4. /TASS/.
+      | [A-Z][A-Z.'\- ]{1,40}(?:,\s+[A-Z][A-Za-z.]+)*\s+\([A-Za-z .&]{2,30}\)\s*[-\u2013\u2014]+  # LONDON (Reuters) -
+      | [A-Z][A-Z.'\- ]{2,40}(?:,\s+[A-Z][A-Za-z.]+)?\s*[\u2013\u2014]                    # WASHINGTON —
+    )""",
+    re.VERBOSE,
+)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
+_BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)")
+_GLUED = re.compile(r"(?<=[a-z\d%)])[.!?](?=[A-Z][a-z])")
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: int
+    end: int
+    text: str
+    kind: str = "sentence"  # "sentence" | "dateline" | "list_item" | "heading"
+    paragraph: int = 0
+
+
+def split_sentences(text: str) -> list[Segment]:
+    """Split ``text`` into sentences with offsets into ``text``."""
+    segments: list[Segment] = []
+    for p_index, (p_start, p_end) in enumerate(_paragraphs(text)):
+        segments.extend(_split_paragraph(text, p_start, p_end, p_index))
+    return segments
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    """Spans of non-empty lines; a line break ends a paragraph unless the line wraps prose."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        stripped = body.strip()
+        if stripped:
+            start = pos + (len(body) - len(body.lstrip()))
+            end = pos + len(body.rstrip())
+            if spans and _wraps(text[spans[-1][0] : spans[-1][1]], stripped):
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        else:
+            spans.append((-1, -1))  # blank line: a hard paragraph break
+        pos += len(line)
+    return [s for s in spans if s[0] >= 0]
+
+
+def _wraps(previous: str, line: str) -> bool:
+    """True when ``line`` continues a hard-wrapped sentence of ``previous``."""
+    if not previous or _LIST_ITEM.match(line) or _LIST_ITEM.match(previous):
+        return False
+    last = previous.rstrip()[-1]
+    return last not in ".!?:;\"'\u201d\u2019)" and line[:1].islower()
+
+
+def _split_paragraph(text: str, start: int, end: int, p_index: int) -> list[Segment]:
+    out: list[Segment] = []
+    kind = "list_item" if _LIST_ITEM.match(text[start:end]) else "sentence"
+    m = _DATELINE.match(text, start, end) if kind == "sentence" else None
+    if m and m.end() < end:
+        d_end = start + len(text[start : m.end()].rstrip())
+        out.append(Segment(start, d_end, text[start:d_end], "dateline", p_index))
+        start = _skip_space(text, m.end(), end)
+    for s, e in _sentence_spans(text, start, end):
+        seg_kind = kind
+        if kind == "sentence" and len(out) == 0 and e == end and text[e - 1] not in ".!?\"'\u201d\u2019)":
+            seg_kind = "heading" if len(text[s:e].split()) <= 16 else "sentence"
+        out.append(Segment(s, e, text[s:e], seg_kind, p_index))
+    return out
+
+
+def _skip_space(text: str, i: int, end: int) -> int:
+    while i < end and text[i].isspace():
+        i += 1
+    return i
+
+
+def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    cuts = [c for c in _candidate_cuts(text, start, end) if start < c < end]
+    spans: list[tuple[int, int]] = []
+    s = start
+    for c in cuts:
+        e = c
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+        s = _skip_space(text, c, end)
+    if s < end:
+        e = end
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        spans.append((s, e))
+    return spans
+
+
+def _candidate_cuts(text: str, start: int, end: int) -> list[int]:
+    """Offsets where a new sentence starts, outside multi-sentence quotations."""
+    cuts: set[int] = set()
+    for m in _BOUNDARY.finditer(text, start, end):
+        if _is_boundary(text, m.start(), m.end(), end):
+            cuts.add(m.end())
+    for m in _GLUED.finditer(text, start, end):
+        if not _is_abbreviation(text, m.start(), start):
+            cuts.add(m.end())
+    return [c for c in sorted(cuts) if not _inside_quote(text, start, c)]
+
+
+def _is_boundary(text: str, p_start: int, p_end: int, end: int) -> bool:
+    nxt = _skip_space(text, p_end, end)
+    if nxt >= end:
+        return False
+    follower = text[nxt]
+    if not (follower.isupper() or follower.isdigit() or follower in "\"'\u201c\u2018(["):
+        return False
+    if text[p_start] != "." or text[p_start:p_end].startswith(".."):
+        return True
+    if _is_abbreviation(text, p_start, 0):
+        word = re.match(r"[\"'\u201c\u2018(]*([A-Za-z]+)", text[nxt : nxt + 30])
+        return bool(word and word.group(1).lower() in SENTENCE_STARTERS and _ends_acronym(text, p_start))
+    return True
+
+
+def _word_before(text: str, dot: int, floor: int) -> str:
+    i = dot
+    while i > floor and not text[i - 1].isspace() and text[i - 1] not in "(\"'\u201c\u2018":
+        i -= 1
+    return text[i:dot]
+
+
+def _is_abbreviation(text: str, dot: int, floor: int) -> bool:
+    word = _word_before(text, dot, floor)
+    low = word.lower().rstrip(".")
+    if low in ABBREVIATIONS:
+        return True
+    if len(word) == 1 and word.isupper():  # an initial: "J. Smith"
+        return True
+    return bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word))  # U.S, e.g, Ph.D
+
+
+def _ends_acronym(text: str, dot: int) -> bool:
+    """'U.S.' and 'U.K.' may end a sentence; 'Dr.' and 'Sept.' do not."""
+    return bool(re.fullmatch(r"(?:[A-Z]\.)+[A-Z]", _word_before(text, dot, 0)))
+
+
+def _inside_quote(text: str, start: int, cut: int) -> bool:
+    """Is ``cut`` inside an open quotation (curly or straight double quotes)?"""
+    piece = text[start:cut]
+    curly_open = sum(piece.count(q) for q in OPEN_QUOTES) - sum(piece.count(q) for q in CLOSE_QUOTES)
+    straight = piece.count('"') % 2 == 1
+    if not (curly_open > 0 or straight):
+        return False
+    # an unbalanced quote must not swallow the rest of a long paragraph
+    opener = max(piece.rfind('"'), max(piece.rfind(q) for q in OPEN_QUOTES))
+    return cut - (start + opener) < 1200
