@@ -67,15 +67,31 @@ def main() -> None:
 
 @main.command("ingest")
 @click.argument("targets", nargs=-1)
-@click.option("--jsonl", "jsonl", multiple=True, type=click.Path(path_type=Path),
-              help="A JSONL file: one {title, text, id?, url?, published?, source?} object per line.")
+@click.option(
+    "--jsonl",
+    "jsonl",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A JSONL file: one {title, text, id?, url?, published?, source?} object per line.",
+)
 @click.option("--feed", "feeds", multiple=True, metavar="URL", help="An RSS/Atom feed: every entry's link is fetched.")
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 1024),
-              help="Articles embedded and written together.")
+@click.option(
+    "--batch-size",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Articles embedded and written together.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only print failures and the summary.")
 @pass_ctx
-def ingest_cmd(ctx: Context, targets: tuple[str, ...], jsonl: tuple[Path, ...], feeds: tuple[str, ...],
-               batch_size: int, quiet: bool) -> None:
+def ingest_cmd(
+    ctx: Context,
+    targets: tuple[str, ...],
+    jsonl: tuple[Path, ...],
+    feeds: tuple[str, ...],
+    batch_size: int,
+    quiet: bool,
+) -> None:
     """Store primary sources: .txt/.md/.html files, folders of them, or http(s) URLs.
 
     The same article (same URL, or same text) is updated, never duplicated. Each failed item
@@ -89,15 +105,19 @@ def ingest_cmd(ctx: Context, targets: tuple[str, ...], jsonl: tuple[Path, ...], 
     try:
         store = ctx.store
         policy = wiring.fetch_policy(ctx.settings)
-        counts = {"added": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "duplicate": 0, "failed": 0}
         with tqdm(total=estimate_total(request), unit="article", file=sys.stderr, disable=None, leave=False) as bar:
+
             def report(o: IngestOutcome) -> None:
                 counts[o.status] += 1
                 bar.update(1)
                 if o.status == "failed":
                     bar.write(f"failed: {o.error}", file=sys.stderr)
+                elif o.status == "duplicate":
+                    bar.write(f"duplicate: {o.origin} has the same text as stored article {o.article_id}; skipped")
                 elif not quiet:
                     bar.write(f"{o.status}: {o.article_id}  {o.title}  ({o.chunks} chunks)")
+
             ingest(store, iter_items(request, policy), batch_size=batch_size, on_outcome=report)
     except FactDiffError as exc:
         fail(exc)
@@ -151,8 +171,15 @@ def sources_show(ctx: Context, article_id: str, fmt: str) -> None:
         click.echo(json.dumps({**_info_dict(art.info), "text": art.text}, ensure_ascii=False, indent=1))
         return
     i = art.info
-    for key, value in (("Title", i.title), ("Published", i.published), ("URL", i.url), ("Source", i.source),
-                       ("Author", i.author), ("ID", i.id), ("Ingested", i.ingested_at)):
+    for key, value in (
+        ("Title", i.title),
+        ("Published", i.published),
+        ("URL", i.url),
+        ("Source", i.source),
+        ("Author", i.author),
+        ("ID", i.id),
+        ("Ingested", i.ingested_at),
+    ):
         if value:
             click.echo(f"{key}: {value}")
     click.echo("")
@@ -201,11 +228,24 @@ def read_story(source: str | None) -> str:
 def search_json(result: SearchResult) -> dict[str, Any]:
     def cand(c: Any) -> dict[str, Any]:
         i = c.info
-        return {"id": i.id, "title": i.title, "url": i.url, "published": i.published, "source": i.source,
-                "score": c.score, "dense": c.dense, "lexical": c.lexical, "coverage": c.coverage,
-                "sentences_explained": c.sentences}
-    return {"sources": [cand(c) for c in result.matches], "considered": [cand(c) for c in result.considered[:10]],
-            "message": result.message}
+        return {
+            "id": i.id,
+            "title": i.title,
+            "url": i.url,
+            "published": i.published,
+            "source": i.source,
+            "score": c.score,
+            "dense": c.dense,
+            "lexical": c.lexical,
+            "coverage": c.coverage,
+            "sentences_explained": c.sentences,
+        }
+
+    return {
+        "sources": [cand(c) for c in result.matches],
+        "considered": [cand(c) for c in result.considered[:10]],
+        "message": result.message,
+    }
 
 
 def print_search(result: SearchResult, top: int) -> None:

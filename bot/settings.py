@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, alias="CHROMA_HOST")
     chroma_port: int = Field(8000, alias="CHROMA_PORT", ge=1, le=65535)
     chroma_ssl: bool = Field(False, alias="CHROMA_SSL")
-    collection_prefix: str = Field("factdiff", alias="FACTDIFF_COLLECTION_PREFIX", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,40}$")
+    collection_prefix: str = Field(
+        "factdiff", alias="FACTDIFF_COLLECTION_PREFIX", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,40}$"
+    )
     embeddings: Literal["minilm", "wordllama", "openai"] = Field("minilm", alias="FACTDIFF_EMBEDDINGS")
     openai_embedding_model: str = Field("text-embedding-3-small", alias="FACTDIFF_OPENAI_EMBEDDING_MODEL")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")

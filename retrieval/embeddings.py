@@ -85,7 +85,9 @@ class MiniLMEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        default_model, default_tok = minilm_files() if model_path is None or tokenizer_path is None else (model_path, tokenizer_path)
+        default_model, default_tok = (
+            minilm_files() if model_path is None or tokenizer_path is None else (model_path, tokenizer_path)
+        )
         model = _verified(model_path or default_model, MINILM_MODEL_SHA256, "MiniLM model file")
         tok = _verified(tokenizer_path or default_tok, MINILM_TOKENIZER_SHA256, "MiniLM tokenizer file")
         self._tokenizer = Tokenizer.from_file(str(tok))
@@ -137,8 +139,12 @@ class WordLlamaEmbedder:
         # WordLlama.load() looks for its bundled tokenizer in the wrong folder and then tries
         # the network, so we load the two bundled files ourselves, pinned by hash.
         root = Path(wordllama.__file__).parent
-        weights = _verified(root / "weights" / "l2_supercat_256.safetensors", WORDLLAMA_WEIGHTS_SHA256, "WordLlama weights")
-        tok = _verified(root / "tokenizers" / "l2_supercat_tokenizer_config.json", WORDLLAMA_TOKENIZER_SHA256, "WordLlama tokenizer")
+        weights = _verified(
+            root / "weights" / "l2_supercat_256.safetensors", WORDLLAMA_WEIGHTS_SHA256, "WordLlama weights"
+        )
+        tok = _verified(
+            root / "tokenizers" / "l2_supercat_tokenizer_config.json", WORDLLAMA_TOKENIZER_SHA256, "WordLlama tokenizer"
+        )
         tokenizer = WordLlama.load_tokenizer(tok)
         with safe_open(str(weights), framework="np", device="cpu") as f:
             embedding = f.get_tensor("embedding.weight")

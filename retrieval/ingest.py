@@ -60,7 +60,9 @@ def iter_items(request: IngestRequest, fetch_policy: Any = None, http_client: An
             for f in files:
                 yield _from_file(f)
         elif not path.exists():
-            yield IngestOutcome(target, "failed", error=f"{target}: no such file (URLs must start with http:// or https://)")
+            yield IngestOutcome(
+                target, "failed", error=f"{target}: no such file (URLs must start with http:// or https://)"
+            )
         elif path.suffix.lower() == ".jsonl":
             yield from _from_jsonl(path)
         else:

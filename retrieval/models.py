@@ -106,7 +106,7 @@ class IngestOutcome:
     """What happened to one input item: stored, updated, unchanged or failed."""
 
     origin: str
-    status: str  # "added" | "updated" | "unchanged" | "failed"
+    status: str  # "added" | "updated" | "unchanged" | "duplicate" (same text as article_id) | "failed"
     article_id: str | None = None
     title: str | None = None
     chunks: int = 0

@@ -26,8 +26,17 @@ from retrieval.models import ArticleDraft, MetaValue
 MAX_FILE_BYTES = 5_000_000
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-HEADER_KEYS = {"title": "title", "published": "published", "date": "published", "url": "url",
-               "link": "url", "source": "source", "author": "author", "byline": "author", "id": "id"}
+HEADER_KEYS = {
+    "title": "title",
+    "published": "published",
+    "date": "published",
+    "url": "url",
+    "link": "url",
+    "source": "source",
+    "author": "author",
+    "byline": "author",
+    "id": "id",
+}
 MAX_EXTRA_CHARS = 1000
 _HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z _-]{0,30}):\s*(.*?)\s*$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%d %b %Y", "%B %d %Y")
@@ -96,13 +105,19 @@ def parse_text_source(text: str, origin: str = "", *, markdown: bool = False) ->
         first = body.splitlines()[0].strip()
         if markdown and first.startswith("#"):
             title = first.lstrip("#").strip()
-            body = body[len(body.splitlines()[0]):].strip() or body
+            body = body[len(body.splitlines()[0]) :].strip() or body
         else:
             title = first if len(first) <= 120 else first[:117].rstrip() + "..."
     return ArticleDraft(
-        title=title, text=body, url=fields.get("url") or None, published=normalise_date(fields.get("published")),
-        source=fields.get("source") or None, author=fields.get("author") or None, id=fields.get("id") or None,
-        extra=extra, origin=origin,
+        title=title,
+        text=body,
+        url=fields.get("url") or None,
+        published=normalise_date(fields.get("published")),
+        source=fields.get("source") or None,
+        author=fields.get("author") or None,
+        id=fields.get("id") or None,
+        extra=extra,
+        origin=origin,
     )
 
 
@@ -199,10 +214,20 @@ def parse_jsonl_object(obj: object, origin: str) -> ArticleDraft:
 
     known = {"title", "text", "id", "url", "published", "source", "author"}
     extra: dict[str, MetaValue] = {
-        k: v for k, v in obj.items()
-        if k not in known and isinstance(v, (str, int, float, bool)) and not (isinstance(v, str) and len(v) > MAX_EXTRA_CHARS)
+        k: v
+        for k, v in obj.items()
+        if k not in known
+        and isinstance(v, (str, int, float, bool))
+        and not (isinstance(v, str) and len(v) > MAX_EXTRA_CHARS)
     }
     return ArticleDraft(
-        title=(title or "").strip(), text=text, url=opt("url"), published=normalise_date(opt("published")),
-        source=opt("source"), author=opt("author"), id=opt("id"), extra=extra, origin=origin,
+        title=(title or "").strip(),
+        text=text,
+        url=opt("url"),
+        published=normalise_date(opt("published")),
+        source=opt("source"),
+        author=opt("author"),
+        id=opt("id"),
+        extra=extra,
+        origin=origin,
     )

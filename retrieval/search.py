@@ -34,15 +34,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SearchConfig:
-    dense_k: int = 24          # nearest chunks per story sentence
-    lexical_k: int = 20        # best BM25 articles for the whole story
+    dense_k: int = 24  # nearest chunks per story sentence
+    lexical_k: int = 20  # best BM25 articles for the whole story
     max_candidates: int = 30
-    max_sentences: int = 64    # longer stories: sentences are merged into passages
+    max_sentences: int = 64  # longer stories: sentences are merged into passages
     dense_weight: float = 0.5  # evidence = w * dense + (1 - w) * term coverage
-    sentence_evidence: float = 0.55   # a sentence is "explained" by an article at this evidence
-    min_score: float = 0.45    # below this the best candidate is not an original
-    min_explained: float = 0.3          # ... nor when it explains fewer of the sentences
-    extra_min_sentences: int = 2        # a further source must newly explain this many sentences
+    sentence_evidence: float = 0.55  # a sentence is "explained" by an article at this evidence
+    min_score: float = 0.45  # below this the best candidate is not an original
+    min_explained: float = 0.3  # ... nor when it explains fewer of the sentences
+    extra_min_sentences: int = 2  # a further source must newly explain this many sentences
     max_sources: int = 5
 
 
@@ -111,7 +111,7 @@ class OriginalFinder:
                 best[h.article_id] = max(best.get(h.article_id, 0.0), h.similarity)
         dense_top = sorted(best, key=best.__getitem__, reverse=True)
         ids: list[str] = []
-        for aid in [x for pair in zip(dense_top, list(lexical)) for x in pair] + dense_top + list(lexical):
+        for aid in [x for pair in zip(dense_top, list(lexical), strict=False) for x in pair] + dense_top + list(lexical):
             if aid not in ids:
                 ids.append(aid)
             if len(ids) >= self.config.max_candidates:
@@ -122,9 +122,9 @@ class OriginalFinder:
 
     def _dense_matrix(self, ids: list[str], vectors: np.ndarray) -> np.ndarray:
         """Best cosine similarity of each sentence (rows) to each candidate's chunks (columns)."""
-        res = self.store._call(lambda: self.store.chunks.get(
-            where={"article_id": {"$in": ids}}, include=["embeddings", "metadatas"]
-        ))
+        res = self.store._call(
+            lambda: self.store.chunks.get(where={"article_id": {"$in": ids}}, include=["embeddings", "metadatas"])
+        )
         current = {aid: info.version for aid, info in self.store.infos(ids).items()}
         out = np.zeros((len(vectors), len(ids)), dtype=np.float32)
         if not res["ids"]:
@@ -157,8 +157,14 @@ class OriginalFinder:
     # ---- choosing the originals --------------------------------------------------------------
 
     def _select(
-        self, ids: list[str], query: _Query, evidence: np.ndarray, dense: np.ndarray,
-        coverage: np.ndarray, lexical: dict[str, float], hits: list[list[ChunkHit]],
+        self,
+        ids: list[str],
+        query: _Query,
+        evidence: np.ndarray,
+        dense: np.ndarray,
+        coverage: np.ndarray,
+        lexical: dict[str, float],
+        hits: list[list[ChunkHit]],
     ) -> SearchResult:
         cfg = self.config
         w = query.weights / query.weights.sum()
@@ -172,12 +178,16 @@ class OriginalFinder:
                 by_article.setdefault(h.article_id, []).append(h)
         candidates = [
             Candidate(
-                info=infos[aid], score=round(float(scores[j]), 4), dense=round(float(w @ dense[:, j]), 4),
-                lexical=round(lexical.get(aid, 0.0) / top_lex, 4), coverage=round(float(w @ coverage[:, j]), 4),
+                info=infos[aid],
+                score=round(float(scores[j]), 4),
+                dense=round(float(w @ dense[:, j]), 4),
+                lexical=round(lexical.get(aid, 0.0) / top_lex, 4),
+                coverage=round(float(w @ coverage[:, j]), 4),
                 sentences=int(explained[:, j].sum()),
                 hits=tuple(sorted(by_article.get(aid, []), key=lambda h: -h.similarity)[:5]),
             )
-            for j, aid in enumerate(ids) if aid in infos
+            for j, aid in enumerate(ids)
+            if aid in infos
         ]
         order = sorted(range(len(candidates)), key=lambda j: -candidates[j].score)
         considered = [candidates[j] for j in order]
@@ -186,10 +196,14 @@ class OriginalFinder:
         best = order[0]
         share = explained[:, best].mean()
         if considered[0].score < cfg.min_score or share < cfg.min_explained:
-            return SearchResult([], considered, (
-                f"no original found: the closest stored article ({considered[0].info.title!r}, "
-                f"score {considered[0].score:.2f}) explains too little of the story"
-            ))
+            return SearchResult(
+                [],
+                considered,
+                (
+                    f"no original found: the closest stored article ({considered[0].info.title!r}, "
+                    f"score {considered[0].score:.2f}) explains too little of the story"
+                ),
+            )
         chosen = [best]
         covered = explained[:, best].copy()
         for j in order[1:]:

@@ -30,8 +30,16 @@ import tiktoken
 
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
-from retrieval.errors import InputError, NotFoundError, StoreError
-from retrieval.models import ArticleDraft, ArticleInfo, Chunk, ChunkHit, IngestOutcome, MetaValue, StoredArticle
+from retrieval.errors import NotFoundError, StoreError
+from retrieval.models import (
+    ArticleDraft,
+    ArticleInfo,
+    Chunk,
+    ChunkHit,
+    IngestOutcome,
+    MetaValue,
+    StoredArticle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +101,13 @@ class SourceStore:
         space = _SAFE_ID.sub("-", embedder.name).strip("-.")
         try:
             self.articles = client.get_or_create_collection(
-                f"{self.config.prefix}-articles-{space}", embedding_function=None,
+                f"{self.config.prefix}-articles-{space}",
+                embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
             self.chunks = client.get_or_create_collection(
-                f"{self.config.prefix}-chunks-{space}", embedding_function=None,
+                f"{self.config.prefix}-chunks-{space}",
+                embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
@@ -127,7 +137,10 @@ class SourceStore:
         if not ids:
             return {}
         res = self._call(lambda: self.articles.get(ids=list(ids), include=["documents", "metadatas"]))
-        return {i: StoredArticle(_info(i, m), d) for i, m, d in zip(res["ids"], res["metadatas"], res["documents"], strict=True)}
+        return {
+            i: StoredArticle(_info(i, m), d)
+            for i, m, d in zip(res["ids"], res["metadatas"], res["documents"], strict=True)
+        }
 
     def infos(self, ids: Sequence[str]) -> dict[str, ArticleInfo]:
         if not ids:
@@ -153,22 +166,30 @@ class SourceStore:
             res = self._call(lambda: self.articles.get(include=include, limit=page, offset=offset))  # noqa: B023
             if not res["ids"]:
                 return
-            yield res["ids"], res.get("metadatas") or [None] * len(res["ids"]), res.get("documents") or [None] * len(res["ids"])
+            yield (
+                res["ids"],
+                res.get("metadatas") or [None] * len(res["ids"]),
+                res.get("documents") or [None] * len(res["ids"]),
+            )
             offset += len(res["ids"])
 
     def query_chunks(self, vectors: np.ndarray, n_results: int) -> list[list[ChunkHit]]:
         """Nearest chunks to each vector (current versions only), as cosine similarities."""
         if len(vectors) == 0 or self._call(self.chunks.count) == 0:
             return [[] for _ in range(len(vectors))]
-        res = self._call(lambda: self.chunks.query(
-            query_embeddings=vectors.tolist(), n_results=n_results, include=["metadatas", "distances"]
-        ))
+        res = self._call(
+            lambda: self.chunks.query(
+                query_embeddings=vectors.tolist(), n_results=n_results, include=["metadatas", "distances"]
+            )
+        )
         out: list[list[ChunkHit]] = []
         for metas, dists in zip(res["metadatas"], res["distances"], strict=True):
-            out.append([
-                ChunkHit(str(m["article_id"]), int(m["index"]), int(m["start"]), int(m["end"]), 1.0 - float(d))
-                for m, d in zip(metas, dists, strict=True)
-            ])
+            out.append(
+                [
+                    ChunkHit(str(m["article_id"]), int(m["index"]), int(m["start"]), int(m["end"]), 1.0 - float(d))
+                    for m, d in zip(metas, dists, strict=True)
+                ]
+            )
         return out
 
     # ---- writing -------------------------------------------------------------------------
@@ -177,30 +198,49 @@ class SourceStore:
         return self.add_many([draft])[0]
 
     def add_many(self, drafts: Sequence[ArticleDraft]) -> list[IngestOutcome]:
-        """Store or update articles; each one either fully lands or leaves no trace."""
+        """Store or update articles; each one either fully lands or leaves no trace.
+
+        Returns one outcome per draft, in order. Lookups and writes are batched.
+        """
         outcomes: list[IngestOutcome | None] = [None] * len(drafts)
-        prepared: list[tuple[int, _Prepared]] = []
-        seen: dict[str, int] = {}
+        cleaned: list[tuple[int, ArticleDraft, str]] = []
         for i, draft in enumerate(drafts):
-            try:
-                p = self._prepare(draft)
-            except (InputError, StoreError) as exc:
-                outcomes[i] = IngestOutcome(draft.origin, "failed", error=str(exc))
+            text = draft.text.strip()
+            if not text:
+                outcomes[i] = IngestOutcome(
+                    draft.origin, "failed", error=f"{draft.origin or draft.title}: the article has no text"
+                )
                 continue
-            if p.article_id in seen:  # the same article twice in one batch: last one wins
-                j = seen[p.article_id]
-                outcomes[prepared[j][0]] = IngestOutcome(drafts[prepared[j][0]].origin, "unchanged", p.article_id, draft.title)
-                prepared[j] = (i, p)
+            draft = replace(draft, text=text, title=(draft.title or "").strip() or _first_line(text))
+            cleaned.append((i, draft, text_hash(text)))
+        try:
+            known = self._lookup(cleaned)
+        except StoreError as exc:
+            return [
+                o or IngestOutcome(d.origin, "failed", error=str(exc)) for o, d in zip(outcomes, drafts, strict=True)
+            ]
+        to_write: dict[str, tuple[int, _Prepared]] = {}
+        first_of_text: dict[str, str] = {}
+        for i, draft, h in cleaned:
+            article_id, existing, duplicate = _identify(draft, h, known)
+            first = first_of_text.setdefault(h, article_id)
+            if first != article_id and draft.id:
+                duplicate, article_id = True, first  # the same text twice in this batch
+            if duplicate or (existing is not None and existing.get("text_hash") == h and _same_meta(existing, draft)):
+                chunks = int((existing or {}).get("chunks", 0))
+                outcomes[i] = IngestOutcome(
+                    draft.origin, "duplicate" if duplicate else "unchanged", article_id, draft.title, chunks
+                )
                 continue
-            seen[p.article_id] = len(prepared)
-            prepared.append((i, p))
-        to_write = [(i, p) for i, p in prepared if p.status != "unchanged"]
-        for i, p in prepared:
-            if p.status == "unchanged":
-                outcomes[i] = IngestOutcome(p.draft.origin, "unchanged", p.article_id, p.draft.title, len(p.chunks))
+            if article_id in to_write:  # the same article twice in this batch: the last one wins
+                j, earlier = to_write[article_id]
+                outcomes[j] = IngestOutcome(earlier.draft.origin, "unchanged", article_id, earlier.draft.title)
+            status = "updated" if existing is not None else "added"
+            chunks = chunk_text(article_id, draft.text, self.encoding, self.config.chunk_tokens)
+            to_write[article_id] = (i, _Prepared(draft, article_id, status, h, chunks))
         if to_write:
-            for i, outcome in self._write([p for _, p in to_write]):
-                outcomes[to_write[i][0]] = outcome
+            for i, outcome in self._write(list(to_write.values())):
+                outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
     def remove(self, article_id: str) -> ArticleInfo:
@@ -210,82 +250,119 @@ class SourceStore:
         self._bump()
         return info
 
-    def _prepare(self, draft: ArticleDraft) -> _Prepared:
-        text = draft.text.strip()
-        if not text:
-            raise InputError(f"{draft.origin or draft.title}: the article has no text")
-        draft = replace(draft, text=text, title=(draft.title or "").strip() or _first_line(text))
-        h = text_hash(text)
-        article_id, existing = self._identify(draft, h)
-        if existing is not None and existing.get("text_hash") == h and _same_meta(existing, draft):
-            chunks = int(existing.get("chunks", 0))
-            return _Prepared(draft, article_id, "unchanged", h, [Chunk(article_id, k, 0, 0, "", 0) for k in range(chunks)])
-        chunks = chunk_text(article_id, text, self.encoding, self.config.chunk_tokens)
-        return _Prepared(draft, article_id, "updated" if existing is not None else "added", h, chunks)
+    def _lookup(self, cleaned: list[tuple[int, ArticleDraft, str]]) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
+        """Existing records that share an id, a URL or a text hash with the drafts: 3 queries."""
+        ids = sorted({_safe_id(d.id) for _, d, _ in cleaned if d.id} - {""})
+        urls = sorted({canonical_url(d.url) for _, d, _ in cleaned if d.url})
+        hashes = sorted({h for _, _, h in cleaned})
+        known: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {"id": {}, "url": {}, "text_hash": {}}
+        if ids:
+            res = self._call(lambda: self.articles.get(ids=ids, include=["metadatas"]))
+            known["id"] = {i: (i, m) for i, m in zip(res["ids"], res["metadatas"], strict=True)}
+        for key, values in (("url", urls), ("text_hash", hashes)):
+            if values:
+                res = self._call(
+                    lambda k=key, v=values: self.articles.get(where={k: {"$in": v}}, include=["metadatas"])
+                )
+                known[key] = {str(m[key]): (i, m) for i, m in zip(res["ids"], res["metadatas"], strict=True)}
+        return known
 
-    def _identify(self, draft: ArticleDraft, h: str) -> tuple[str, dict[str, Any] | None]:
-        """The id to store under, and the existing record's metadata if this is an update."""
-        if draft.id:
-            article_id = _SAFE_ID.sub("-", draft.id.strip())[:128] or None
-            if article_id:
-                found = self._call(lambda: self.articles.get(ids=[article_id], include=["metadatas"]))
-                return article_id, (found["metadatas"][0] if found["ids"] else None)
-        conditions: list[dict[str, Any]] = [{"text_hash": h}]
-        if draft.url:
-            conditions.insert(0, {"url": canonical_url(draft.url)})
-        for where in conditions:
-            found = self._call(lambda w=where: self.articles.get(where=w, limit=1, include=["metadatas"]))
-            if found["ids"]:
-                return found["ids"][0], found["metadatas"][0]
-        basis = canonical_url(draft.url) if draft.url else h
-        return "a-" + hashlib.sha256(basis.encode()).hexdigest()[:16], None
-
-    def _write(self, batch: list[_Prepared]) -> Iterator[tuple[int, IngestOutcome]]:
-        texts = [c.text for p in batch for c in p.chunks]
+    def _write(self, batch: list[tuple[int, _Prepared]]) -> Iterator[tuple[int, IngestOutcome]]:
+        texts = [c.text for _, p in batch for c in p.chunks]
         try:
             vectors = self.embedder.embed(texts)
-        except Exception as exc:
-            for i, p in enumerate(batch):
-                yield i, IngestOutcome(p.draft.origin, "failed", p.article_id, p.draft.title, error=f"embedding failed: {exc}")
+        except Exception as exc:  # a model or API failure fails the batch, with its reason
+            for i, p in batch:
+                yield (
+                    i,
+                    IngestOutcome(
+                        p.draft.origin, "failed", p.article_id, p.draft.title, error=f"embedding failed: {exc}"
+                    ),
+                )
             return
-        pos = 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        wrote = False
-        for i, p in enumerate(batch):
-            vecs = vectors[pos : pos + len(p.chunks)]
+        parts: list[tuple[int, _Prepared, np.ndarray]] = []
+        pos = 0
+        for i, p in batch:
+            parts.append((i, p, vectors[pos : pos + len(p.chunks)]))
             pos += len(p.chunks)
-            try:
-                self._write_one(p, vecs, now)
-                wrote = True
-                yield i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks))
-            except StoreError as exc:
-                yield i, IngestOutcome(p.draft.origin, "failed", p.article_id, p.draft.title, error=str(exc))
-        if wrote:
+        try:
+            self._write_group(parts, now)
+            results = [
+                (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
+                for i, p, _ in parts
+            ]
+        except StoreError:
+            results = []  # isolate the article the store refuses: write them one by one
+            for i, p, vecs in parts:
+                try:
+                    self._write_group([(i, p, vecs)], now)
+                    results.append(
+                        (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
+                    )
+                except StoreError as exc:
+                    results.append(
+                        (i, IngestOutcome(p.draft.origin, "failed", p.article_id, p.draft.title, error=str(exc)))
+                    )
+        if any(o.status != "failed" for _, o in results):
             self._bump()
+        yield from results
 
-    def _write_one(self, p: _Prepared, vecs: np.ndarray, now: str) -> None:
-        short = p.hash[:12]
-        ids = [f"{p.article_id}:{short}:{c.index}" for c in p.chunks]
-        metas: list[dict[str, MetaValue]] = [
-            {"article_id": p.article_id, "text_hash": short, "index": c.index, "start": c.start, "end": c.end, "tokens": c.tokens}
-            for c in p.chunks
-        ]
+    def _write_group(self, parts: list[tuple[int, _Prepared, np.ndarray]], now: str) -> None:
+        """New chunks, then the article records (the commit point), then old chunks go."""
+        ids: list[str] = []
+        metas: list[dict[str, MetaValue]] = []
+        docs: list[str] = []
+        vecs: list[np.ndarray] = []
+        for _, p, v in parts:
+            short = p.hash[:12]
+            for c in p.chunks:
+                ids.append(f"{p.article_id}:{short}:{c.index}")
+                metas.append(
+                    {
+                        "article_id": p.article_id,
+                        "text_hash": short,
+                        "index": c.index,
+                        "start": c.start,
+                        "end": c.end,
+                        "tokens": c.tokens,
+                    }
+                )
+                docs.append(c.text)
+            vecs.append(v)
+        all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 1), dtype=np.float32)
         try:
             for b in range(0, len(ids), self._max_batch):
-                self._call(lambda b=b: self.chunks.upsert(  # type: ignore[misc]
-                    ids=ids[b : b + self._max_batch], embeddings=vecs[b : b + self._max_batch].tolist(),
-                    documents=[c.text for c in p.chunks[b : b + self._max_batch]], metadatas=metas[b : b + self._max_batch],
-                ))
-            mean = vecs.mean(axis=0)
-            mean = mean / (np.linalg.norm(mean) or 1.0)
-            self._call(lambda: self.articles.upsert(
-                ids=[p.article_id], embeddings=[mean.tolist()], documents=[p.draft.text],
-                metadatas=[_metadata(p.draft, p.hash, len(p.chunks), now)],
-            ))
+                self._call(
+                    lambda b=b: self.chunks.upsert(  # type: ignore[misc]
+                        ids=ids[b : b + self._max_batch],
+                        embeddings=all_vecs[b : b + self._max_batch].tolist(),
+                        documents=docs[b : b + self._max_batch],
+                        metadatas=metas[b : b + self._max_batch],
+                    )
+                )
+            means = []
+            for _, _, v in parts:
+                m = v.mean(axis=0) if len(v) else np.zeros(all_vecs.shape[1], dtype=np.float32)
+                means.append((m / (np.linalg.norm(m) or 1.0)).tolist())
+            self._call(
+                lambda: self.articles.upsert(
+                    ids=[p.article_id for _, p, _ in parts],
+                    embeddings=means,
+                    documents=[p.draft.text for _, p, _ in parts],
+                    metadatas=[_metadata(p.draft, p.hash, len(p.chunks), now) for _, p, _ in parts],
+                )
+            )
         except StoreError:
             self._try(lambda: self.chunks.delete(ids=ids))  # leave no half-stored version
             raise
-        self._try(lambda: self.chunks.delete(where={"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": short}}]}))
+        for _, p, _ in parts:
+            if p.status == "updated":
+                self._try(
+                    lambda p=p: self.chunks.delete(  # type: ignore[misc]
+                        where={"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
+                    )
+                )
 
     def _bump(self) -> None:
         self._try(lambda: self.articles.modify(metadata={"revision": uuid.uuid4().hex[:12]}))
@@ -307,6 +384,30 @@ class SourceStore:
             fn()
         except Exception as exc:  # best-effort clean-up; the commit point already decided
             log.warning("clean-up in the source store failed: %s", exc)
+
+
+def _safe_id(raw: str | None) -> str:
+    return _SAFE_ID.sub("-", (raw or "").strip())[:128].strip("-")
+
+
+def _identify(
+    draft: ArticleDraft, h: str, known: dict[str, dict[str, tuple[str, dict[str, Any]]]]
+) -> tuple[str, dict[str, Any] | None, bool]:
+    """The id to store under, the existing record (an update), and whether the draft only
+    repeats another stored article's text under a different id (a duplicate)."""
+    given = _safe_id(draft.id)
+    if given and given in known["id"]:
+        return given, known["id"][given][1], False
+    if draft.url and canonical_url(draft.url) in known["url"]:
+        found_id, meta = known["url"][canonical_url(draft.url)]
+        return found_id, meta, False
+    if h in known["text_hash"]:
+        found_id, meta = known["text_hash"][h]
+        return found_id, meta, bool(given)
+    if given:
+        return given, None, False
+    basis = canonical_url(draft.url) if draft.url else h
+    return "a-" + hashlib.sha256(basis.encode()).hexdigest()[:16], None, False
 
 
 def _first_line(text: str) -> str:
@@ -349,5 +450,5 @@ def _info(article_id: str, meta: dict[str, Any] | None) -> ArticleInfo:
         chunks=int(m.get("chunks", 0)),
         ingested_at=m.get("ingested_at"),
         version=str(m.get("text_hash", ""))[:12],
-        extra={k[len(_EXTRA_PREFIX):]: v for k, v in m.items() if k.startswith(_EXTRA_PREFIX)},
+        extra={k[len(_EXTRA_PREFIX) :]: v for k, v in m.items() if k.startswith(_EXTRA_PREFIX)},
     )

@@ -55,8 +55,10 @@ def run_demo(settings: Settings, echo: Callable[[str], None]) -> None:
             i = c.info
             echo(f"  {rank}. {i.title}")
             echo(f"     {i.source} · {i.published} · {i.url}")
-            echo(f"     score {c.score:.2f} (meaning {c.dense:.2f}, shared terms {c.coverage:.2f}); "
-                 f"explains {c.sentences} of the story's sentences")
+            echo(
+                f"     score {c.score:.2f} (meaning {c.dense:.2f}, shared terms {c.coverage:.2f}); "
+                f"explains {c.sentences} of the story's sentences"
+            )
         rest = [c for c in result.considered if c not in result.matches]
         if rest:
             echo("Also considered, not originals:")
