@@ -8,6 +8,12 @@ only (our lexical index), dense only (chunk vectors in Chroma, best similarity p
 sentence averaged per article). The held-out BBC articles' summaries have no original in
 the store: they measure how often we wrongly claim one.
 
+The BBC set holds the same story more than once (exact copies, which the store merges, and
+near-copies under the same title). A hit on a near-copy of the gold article (same title,
+word-trigram Jaccard >= 0.5) counts as a hit. A held-out article whose story is stored
+under another id (trigram Jaccard >= 0.3 with any stored article) is not a fair negative
+and is left out of the false-match rate; the table says how many.
+
 Each embedding model runs in its own subprocess so its peak memory is its own.
 
     python -m benchmarks.retrieval                      # both local models, all queries
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +37,33 @@ from benchmarks.reword import reword
 from retrieval.models import ArticleDraft
 
 HOLD_OUT_EVERY = 20
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def near_copies(kept: list[dict]) -> dict[str, set[str]]:
+    """For each BBC id, the ids of near-copies stored under the same title."""
+    by_title: dict[str, list[dict]] = defaultdict(list)
+    for r in kept:
+        by_title[r["title"].strip().lower()].append(r)
+    groups: dict[str, set[str]] = {}
+    for rows in by_title.values():
+        sh = {r["id"]: shingles(r["text"]) for r in rows}
+        for r in rows:
+            groups[r["id"]] = {o["id"] for o in rows if jaccard(sh[r["id"]], sh[o["id"]]) >= 0.5}
+    return groups
+
+
+def fair_negatives(held: list[dict], drafts: list[ArticleDraft]) -> list[dict]:
+    stored = [shingles(d.text) for d in drafts]
+    return [r for r in held if max(jaccard(shingles(r["text"]), s) for s in stored) < 0.3]
 
 
 def corpus() -> tuple[list[ArticleDraft], list[dict], list[dict]]:
@@ -67,15 +101,16 @@ def corpus() -> tuple[list[ArticleDraft], list[dict], list[dict]]:
     return drafts, kept, held
 
 
-def rank_metrics(rankings: list[tuple[list[str], str]]) -> dict[str, float]:
+def rank_metrics(rankings: list[tuple[list[str], set[str]]]) -> dict[str, float]:
     r1 = r5 = mrr = 0.0
     for ranking, gold in rankings:
-        if gold in ranking[:1]:
+        ranks = [k for k, aid in enumerate(ranking) if aid in gold]
+        if ranks and ranks[0] < 1:
             r1 += 1
-        if gold in ranking[:5]:
+        if ranks and ranks[0] < 5:
             r5 += 1
-        if gold in ranking:
-            mrr += 1 / (ranking.index(gold) + 1)
+        if ranks:
+            mrr += 1 / (ranks[0] + 1)
     n = len(rankings) or 1
     return {"R@1": r1 / n, "R@5": r5 / n, "MRR": mrr / n, "n": len(rankings)}
 
@@ -104,15 +139,16 @@ def run_one(model: str, sample: int) -> dict:
         index = finder.lexical_index()
         lexical_build_s = time.perf_counter() - t0
 
+        copies = near_copies(kept)
         queries = []
         for i, r in enumerate(kept):
             if i % sample:
                 continue
-            gold = stored_as.get(r["id"], r["id"])
+            gold = {stored_as.get(x, x) for x in copies[r["id"]] | {r["id"]}}
             queries.append(("extractive", r["extractive_summary"], gold))
             queries.append(("reworded", reword(r["extractive_summary"], r["id"]), gold))
         finder.find(queries[0][1])  # warm-up
-        rankings: dict[tuple[str, str], list[tuple[list[str], str]]] = defaultdict(list)
+        rankings: dict[tuple[str, str], list[tuple[list[str], set[str]]]] = defaultdict(list)
         accepted: dict[str, list[int]] = defaultdict(list)
         latency: dict[str, list[float]] = defaultdict(list)
         for kind, text, gold in queries:
@@ -120,7 +156,7 @@ def run_one(model: str, sample: int) -> dict:
             res = finder.find(text)
             latency["ours"].append(time.perf_counter() - t)
             rankings[(kind, "ours")].append(([c.info.id for c in res.considered], gold))
-            accepted[kind].append(int(bool(res.matches) and res.matches[0].info.id == gold))
+            accepted[kind].append(int(bool(res.matches) and res.matches[0].info.id in gold))
             t = time.perf_counter()
             lex = [aid for aid, _ in index.search(text, 10)]
             latency["bm25"].append(time.perf_counter() - t)
@@ -129,8 +165,12 @@ def run_one(model: str, sample: int) -> dict:
             dense = dense_only(finder, store, text)
             latency["dense"].append(time.perf_counter() - t)
             rankings[(kind, "dense only")].append((dense, gold))
-        negatives = [r for i, r in enumerate(held) if i % max(1, sample // 2) == 0]
-        false_matches = sum(bool(finder.find(r["extractive_summary"]).matches) for r in negatives)
+        fair = fair_negatives(held, drafts)
+        negatives = [r for i, r in enumerate(fair) if i % max(1, sample // 2) == 0]
+        false_matches = 0
+        for r in negatives:  # both the extractive and the reworded summary of each
+            false_matches += bool(finder.find(r["extractive_summary"]).matches)
+            false_matches += bool(finder.find(reword(r["extractive_summary"], r["id"])).matches)
         return {
             "model": model,
             "articles": len(drafts),
@@ -142,8 +182,9 @@ def run_one(model: str, sample: int) -> dict:
             "metrics": {f"{k}|{m}": rank_metrics(v) for (k, m), v in rankings.items()},
             "accepted": {k: sum(v) / len(v) for k, v in accepted.items()},
             "latency_ms": {k: {"p50": 1000 * median(v), "p95": 1000 * percentile(v, 95)} for k, v in latency.items()},
-            "negatives": len(negatives),
-            "false_match_rate": false_matches / max(1, len(negatives)),
+            "negatives": 2 * len(negatives),
+            "unfair_negatives": len(held) - len(fair),
+            "false_match_rate": false_matches / max(1, 2 * len(negatives)),
             "peak_rss_mb": peak_rss_mb(),
         }
 
@@ -182,7 +223,7 @@ def report(results: list[dict]) -> str:
             r["accepted"]["extractive"],
             r["accepted"]["reworded"],
             r["false_match_rate"],
-            r["negatives"],
+            f"{r['negatives']} (+{r['unfair_negatives']} left out)",
             round(r["peak_rss_mb"]),
         ]
         for r in results
@@ -201,7 +242,7 @@ def report(results: list[dict]) -> str:
                 "accepted@1 extr.",
                 "accepted@1 rew.",
                 "false match",
-                "negatives",
+                "negative queries",
                 "peak RSS MB",
             ],
             rows,

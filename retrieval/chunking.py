@@ -30,23 +30,20 @@ def chunk_text(
             pieces.extend(_split_long(text, seg.start, seg.end, encoding, max_tokens))
     chunks: list[Chunk] = []
     cur_start = cur_end = -1
-    cur_tokens = 0
-    for start, end, n in pieces:
-        if cur_start >= 0 and cur_tokens + n > max_tokens:
-            chunks.append(_make(article_id, len(chunks), text, cur_start, cur_end, cur_tokens))
+    for start, end, _ in pieces:
+        if cur_start >= 0 and count_tokens(text[cur_start:end], encoding) > max_tokens:
+            chunks.append(_make(article_id, len(chunks), text, cur_start, cur_end, encoding))
             cur_start = -1
-            cur_tokens = 0
         if cur_start < 0:
             cur_start = start
         cur_end = end
-        cur_tokens += n
     if cur_start >= 0:
-        chunks.append(_make(article_id, len(chunks), text, cur_start, cur_end, cur_tokens))
+        chunks.append(_make(article_id, len(chunks), text, cur_start, cur_end, encoding))
     return chunks
 
 
-def _make(article_id: str, index: int, text: str, start: int, end: int, tokens: int) -> Chunk:
-    return Chunk(article_id, index, start, end, text[start:end], tokens)
+def _make(article_id: str, index: int, text: str, start: int, end: int, encoding: tiktoken.Encoding) -> Chunk:
+    return Chunk(article_id, index, start, end, text[start:end], count_tokens(text[start:end], encoding))
 
 
 def _split_long(
@@ -57,7 +54,10 @@ def _split_long(
     s = start
     while s < end:
         e = _fit(text, s, end, encoding, max_tokens)
-        out.append((s, e, count_tokens(text[s:e], encoding)))
+        piece_end = e
+        while piece_end > s + 1 and text[piece_end - 1].isspace():
+            piece_end -= 1
+        out.append((s, piece_end, count_tokens(text[s:piece_end], encoding)))
         s = e
         while s < end and text[s].isspace():
             s += 1

@@ -186,6 +186,20 @@ def terms(text: str) -> list[str]:
     return out
 
 
+_SPECIFIC = re.compile(r"\S*\d\S*|\b[A-Z][A-Za-z'\u2019-]+")
+
+
+def specific_terms(text: str) -> set[str]:
+    """The terms of a text's numbers and capitalised words (names, places, organisations).
+
+    Capitalised ordinary words that open a sentence come along too; weighted by IDF they
+    count for little."""
+    out: set[str] = set()
+    for m in _SPECIFIC.finditer(text.strip()):
+        out.update(terms(m.group(0)))
+    return out
+
+
 class LexicalIndex:
     """BM25 (k1, b) over a fixed set of documents; rebuild to change it."""
 
@@ -223,6 +237,15 @@ class LexicalIndex:
     def idf(self, term: str) -> float:
         """Inverse document frequency; unseen terms get the maximum."""
         return self._idf.get(term, math.log(1 + (self._n + 0.5) / 0.5))
+
+    def known(self, term: str) -> bool:
+        return term in self._idf
+
+    @property
+    def median_idf(self) -> float:
+        if not self._idf:
+            return 1.0
+        return float(np.median(np.fromiter(self._idf.values(), dtype=np.float32)))
 
     def scores(self, query: Counter[str]) -> np.ndarray:
         """BM25 score of every document for a bag of query terms."""

@@ -88,6 +88,7 @@ class Candidate:
     dense: float
     lexical: float
     coverage: float
+    specifics: float = 0.0  # share of the story's numbers and names found in the article
     sentences: int = 0
     hits: tuple[ChunkHit, ...] = ()
 

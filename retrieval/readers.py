@@ -165,7 +165,8 @@ def read_file(path: Path) -> ArticleDraft:
 def iter_folder(folder: Path) -> Iterator[Path]:
     """Source files below a folder, in a stable order."""
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES + HTML_SUFFIXES and not p.name.startswith("."):
+        hidden = any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES + HTML_SUFFIXES and not hidden:
             yield p
 
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.errors import InputError
-from retrieval.lexical import LexicalIndex, terms
-from retrieval.models import Candidate, ChunkHit, SearchResult
+from retrieval.lexical import LexicalIndex, specific_terms, terms
+from retrieval.models import ArticleInfo, Candidate, ChunkHit, SearchResult
 from retrieval.sentences import split_sentences
 from retrieval.store import SourceStore
 
@@ -34,15 +34,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SearchConfig:
+    """Knobs of the search; the thresholds were tuned with ``benchmarks/retrieval.py``."""
+
     dense_k: int = 24  # nearest chunks per story sentence
     lexical_k: int = 20  # best BM25 articles for the whole story
     max_candidates: int = 30
     max_sentences: int = 64  # longer stories: sentences are merged into passages
     dense_weight: float = 0.5  # evidence = w * dense + (1 - w) * term coverage
     sentence_evidence: float = 0.55  # a sentence is "explained" by an article at this evidence
-    min_score: float = 0.45  # below this the best candidate is not an original
-    min_explained: float = 0.3  # ... nor when it explains fewer of the sentences
-    extra_min_sentences: int = 2  # a further source must newly explain this many sentences
+    fair_evidence: float = 0.6  # ... shared fairly closely at this one
+    strong_evidence: float = 0.72  # ... and clearly comes from it at this one
+    min_score: float = 0.35  # below this the best candidate is never an original
+    sure_score: float = 0.75  # at or above this it is an original
+    min_specifics: float = 0.7  # or: it holds this share of the story's numbers and names ...
+    min_specifics_lead: float = 0.1  # ... this much more than the best other article
+    min_lead: float = 0.15  # or: its score leads the best other article by this much
+    extra_min_sentences: int = 2  # a further source newly explains this many sentences (or one fairly closely)
     max_sources: int = 5
 
 
@@ -51,6 +58,7 @@ class _Query:
     texts: list[str]
     terms: list[Counter[str]]
     weights: np.ndarray
+    specifics: set[str]
 
 
 class OriginalFinder:
@@ -82,12 +90,14 @@ class OriginalFinder:
         hits = self.store.query_chunks(vectors, self.config.dense_k)
         lexical = dict(index.search(" ".join(query.texts), self.config.lexical_k))
         ids = self._candidate_ids(hits, lexical)
+        infos = self.store.infos(ids)
+        ids = [aid for aid in ids if aid in infos]  # committed articles only
         if not ids:
             return SearchResult([], [], "no stored article shares anything with this story")
-        dense = self._dense_matrix(ids, vectors)
-        coverage = self._coverage_matrix(ids, query, index)
+        dense = self._dense_matrix(ids, vectors, infos)
+        coverage, specifics = self._coverage_matrix(ids, query, index)
         evidence = self.config.dense_weight * dense + (1 - self.config.dense_weight) * coverage
-        return self._select(ids, query, evidence, dense, coverage, lexical, hits)
+        return self._select(ids, infos, query, evidence, dense, coverage, specifics, lexical, hits)
 
     # ---- the query -------------------------------------------------------------------------
 
@@ -102,7 +112,7 @@ class OriginalFinder:
             size = -(-len(texts) // limit)
             texts = [" ".join(texts[i : i + size]) for i in range(0, len(texts), size)]
         bags = [Counter(terms(t)) for t in texts]
-        return _Query(texts, bags, np.ones(len(texts), dtype=np.float32))
+        return _Query(texts, bags, np.ones(len(texts), dtype=np.float32), specific_terms(" ".join(texts)))
 
     def _candidate_ids(self, hits: list[list[ChunkHit]], lexical: dict[str, float]) -> list[str]:
         best: dict[str, float] = {}
@@ -111,7 +121,9 @@ class OriginalFinder:
                 best[h.article_id] = max(best.get(h.article_id, 0.0), h.similarity)
         dense_top = sorted(best, key=best.__getitem__, reverse=True)
         ids: list[str] = []
-        for aid in [x for pair in zip(dense_top, list(lexical), strict=False) for x in pair] + dense_top + list(lexical):
+        for aid in (
+            [x for pair in zip(dense_top, list(lexical), strict=False) for x in pair] + dense_top + list(lexical)
+        ):
             if aid not in ids:
                 ids.append(aid)
             if len(ids) >= self.config.max_candidates:
@@ -120,12 +132,12 @@ class OriginalFinder:
 
     # ---- evidence ----------------------------------------------------------------------------
 
-    def _dense_matrix(self, ids: list[str], vectors: np.ndarray) -> np.ndarray:
+    def _dense_matrix(self, ids: list[str], vectors: np.ndarray, infos: dict[str, ArticleInfo]) -> np.ndarray:
         """Best cosine similarity of each sentence (rows) to each candidate's chunks (columns)."""
         res = self.store._call(
             lambda: self.store.chunks.get(where={"article_id": {"$in": ids}}, include=["embeddings", "metadatas"])
         )
-        current = {aid: info.version for aid, info in self.store.infos(ids).items()}
+        current = {aid: info.version for aid, info in infos.items()}
         out = np.zeros((len(vectors), len(ids)), dtype=np.float32)
         if not res["ids"]:
             return out
@@ -140,29 +152,37 @@ class OriginalFinder:
             out[:, j] = np.maximum(out[:, j], sims[:, k])
         return np.clip(out, 0.0, 1.0)
 
-    def _coverage_matrix(self, ids: list[str], query: _Query, index: LexicalIndex) -> np.ndarray:
-        """IDF-weighted share of each sentence's terms found in each candidate."""
+    def _coverage_matrix(self, ids: list[str], query: _Query, index: LexicalIndex) -> tuple[np.ndarray, np.ndarray]:
+        """IDF-weighted share of each sentence's terms found in each candidate (rows x columns),
+        and the share of the story's numbers and names found in each candidate."""
         texts = self.store.get_many(ids)
         vocab = [set(terms(texts[aid].text)) if aid in texts else set() for aid in ids]
+        cap = index.median_idf  # a word no stored article uses says little about which one is the source
         out = np.zeros((len(query.texts), len(ids)), dtype=np.float32)
         for i, bag in enumerate(query.terms):
-            if not bag:
-                continue
-            weights = {t: index.idf(t) for t in bag}
+            weights = {t: index.idf(t) if index.known(t) else cap for t in bag}
             total = sum(weights.values()) or 1.0
             for j, v in enumerate(vocab):
                 out[i, j] = sum(w for t, w in weights.items() if t in v) / total
-        return out
+        spec_weights = {t: index.idf(t) if index.known(t) else cap for t in query.specifics}
+        spec_total = sum(spec_weights.values())
+        specifics = np.array(
+            [sum(w for t, w in spec_weights.items() if t in v) / spec_total if spec_total else 0.0 for v in vocab],
+            dtype=np.float32,
+        )
+        return out, specifics
 
     # ---- choosing the originals --------------------------------------------------------------
 
     def _select(
         self,
         ids: list[str],
+        infos: dict[str, ArticleInfo],
         query: _Query,
         evidence: np.ndarray,
         dense: np.ndarray,
         coverage: np.ndarray,
+        specifics: np.ndarray,
         lexical: dict[str, float],
         hits: list[list[ChunkHit]],
     ) -> SearchResult:
@@ -170,7 +190,6 @@ class OriginalFinder:
         w = query.weights / query.weights.sum()
         scores = w @ evidence
         explained = evidence >= cfg.sentence_evidence
-        infos = self.store.infos(ids)
         top_lex = max(lexical.values(), default=1.0) or 1.0
         by_article: dict[str, list[ChunkHit]] = {}
         for row in hits:
@@ -183,35 +202,68 @@ class OriginalFinder:
                 dense=round(float(w @ dense[:, j]), 4),
                 lexical=round(lexical.get(aid, 0.0) / top_lex, 4),
                 coverage=round(float(w @ coverage[:, j]), 4),
+                specifics=round(float(specifics[j]), 4),
                 sentences=int(explained[:, j].sum()),
                 hits=tuple(sorted(by_article.get(aid, []), key=lambda h: -h.similarity)[:5]),
             )
             for j, aid in enumerate(ids)
-            if aid in infos
         ]
         order = sorted(range(len(candidates)), key=lambda j: -candidates[j].score)
         considered = [candidates[j] for j in order]
         if not considered:
             return SearchResult([], [], "no stored article matches this story")
-        best = order[0]
-        share = explained[:, best].mean()
-        if considered[0].score < cfg.min_score or share < cfg.min_explained:
+        chosen = self._choose(order, evidence, explained, candidates)
+        best = considered[0]
+        others = [candidates[j] for j in order if j not in chosen]
+        runner_up = others[0] if others else None
+        strongest = float(evidence[:, order[0]].max())
+        verdict = self._verdict(best, runner_up, strongest)
+        if verdict:
             return SearchResult(
                 [],
                 considered,
-                (
-                    f"no original found: the closest stored article ({considered[0].info.title!r}, "
-                    f"score {considered[0].score:.2f}) explains too little of the story"
-                ),
+                f"no original found: the closest stored article ({best.info.title!r}, "
+                f"score {best.score:.2f}) {verdict}",
             )
-        chosen = [best]
-        covered = explained[:, best].copy()
+        matches = sorted((candidates[j] for j in chosen), key=lambda c: -c.score)
+        return SearchResult(matches, considered, f"{len(matches)} original(s) found")
+
+    def _verdict(self, best: Candidate, runner_up: Candidate | None, strongest: float) -> str:
+        """Why the best candidate is not an original ('' when it is)."""
+        cfg = self.config
+        lead = best.score - (runner_up.score if runner_up else 0.0)
+        spec_lead = best.specifics - (runner_up.specifics if runner_up else 0.0)
+        if best.score >= cfg.sure_score:
+            return ""
+        if best.score < cfg.min_score:
+            return "explains too little of the story"
+        if (
+            best.specifics >= cfg.min_specifics
+            and spec_lead >= cfg.min_specifics_lead
+            and strongest >= cfg.fair_evidence
+        ):
+            return ""  # it holds the story's numbers and names, clearly more than any other article
+        if lead >= cfg.min_lead and strongest >= cfg.strong_evidence:
+            return ""  # it is clearly closer than any other article and shares a sentence closely
+        if strongest < cfg.fair_evidence:
+            return "shares no sentence closely with it"
+        return f"is hardly closer to it than other stored articles (lead {lead:.2f})"
+
+    def _choose(
+        self, order: list[int], evidence: np.ndarray, explained: np.ndarray, candidates: list[Candidate]
+    ) -> list[int]:
+        """The best candidate, then each one that explains story sentences the chosen do not."""
+        cfg = self.config
+        chosen = [order[0]]
+        covered = explained[:, order[0]].copy()
         for j in order[1:]:
             if len(chosen) >= cfg.max_sources:
                 break
-            gain = int((explained[:, j] & ~covered).sum())
-            if gain >= min(cfg.extra_min_sentences, len(query.texts)) and candidates[j].score >= cfg.min_score * 0.6:
+            new = explained[:, j] & ~covered
+            strong = new & (evidence[:, j] >= cfg.fair_evidence)
+            if candidates[j].score >= cfg.min_score * 0.5 and (
+                int(new.sum()) >= min(cfg.extra_min_sentences, len(new)) or strong.any()
+            ):
                 chosen.append(j)
                 covered |= explained[:, j]
-        matches = sorted((candidates[j] for j in chosen), key=lambda c: -c.score)
-        return SearchResult(matches, considered, f"{len(matches)} original(s) found")
+        return chosen

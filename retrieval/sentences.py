@@ -150,14 +150,14 @@ CLOSE_QUOTES = "\u201d\u00bb"
 CLOSERS = "\"'\u201d\u2019\u00bb)]"
 
 _DATELINE = re.compile(
-    r"""^\s*(?:
+    r"""\s*(?:
         [A-Z][A-Z.'\- ]{1,40},\s+[A-Z][a-z]+\.?\s+\d{1,2}\.?\s*/[A-Za-z\-]{2,12}/\.?   # PARIS, September 4. /TASS/.
       | [A-Z][A-Z.'\- ]{1,40}(?:,\s+[A-Z][A-Za-z.]+)*\s+\([A-Za-z .&]{2,30}\)\s*[-\u2013\u2014]+  # LONDON (Reuters) -
       | [A-Z][A-Z.'\- ]{2,40}(?:,\s+[A-Z][A-Za-z.]+)?\s*[\u2013\u2014]                    # WASHINGTON —
     )""",
     re.VERBOSE,
 )
-_LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
+_LIST_ITEM = re.compile(r"\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
 _BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)")
 _GLUED = re.compile(r"(?<=[a-z\d%)])[.!?](?=[A-Z][a-z])")
 
@@ -199,12 +199,18 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return [s for s in spans if s[0] >= 0]
 
 
+_JOINERS = frozenset("a an the of to in on at for with by from and or but that as than about into".split())
+
+
 def _wraps(previous: str, line: str) -> bool:
     """True when ``line`` continues a hard-wrapped sentence of ``previous``."""
     if not previous or _LIST_ITEM.match(line) or _LIST_ITEM.match(previous):
         return False
     last = previous.rstrip()[-1]
-    return last not in ".!?:;\"'\u201d\u2019)" and line[:1].islower()
+    if last in ".!?:;\"'\u201d\u2019)":
+        return False
+    last_word = previous.rstrip().rsplit(None, 1)[-1].lower()
+    return line[:1].islower() or line[:1].isdigit() or last_word in _JOINERS or last in ",-\u2013\u2014"
 
 
 def _split_paragraph(text: str, start: int, end: int, p_index: int) -> list[Segment]:
@@ -257,7 +263,9 @@ def _candidate_cuts(text: str, start: int, end: int) -> list[int]:
     for m in _GLUED.finditer(text, start, end):
         if not _is_abbreviation(text, m.start(), start):
             cuts.add(m.end())
-    return [c for c in sorted(cuts) if not _inside_quote(text, start, c)]
+    marker = _LIST_ITEM.match(text, start, end)
+    floor = marker.end() if marker else start  # "1. Ten new buses" is one item, not "1." + ...
+    return [c for c in sorted(cuts) if c > floor and not _inside_quote(text, start, c)]
 
 
 def _is_boundary(text: str, p_start: int, p_end: int, end: int) -> bool:

@@ -1,0 +1,164 @@
+"""The primary-source store on a real (in-memory) chromadb."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from retrieval.errors import NotFoundError
+from retrieval.models import ArticleDraft
+from retrieval.store import SourceStore, StoreConfig, canonical_url, text_hash
+from retrieval.tokens import get_encoding
+from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3
+
+
+def test_stored_article_keeps_its_text_and_metadata_verbatim(store: SourceStore) -> None:
+    outcome = store.add(NORRLAND_Q3)
+    assert outcome.status == "added"
+    stored = store.get(outcome.article_id or "")
+    assert stored.text == NORRLAND_Q3.text
+    assert stored.info.title == NORRLAND_Q3.title
+    assert stored.info.url == NORRLAND_Q3.url
+    assert stored.info.published == "2026-10-22"
+    assert stored.info.source == NORRLAND_Q3.source
+    assert stored.info.chars == len(NORRLAND_Q3.text)
+
+
+def test_chunk_offsets_index_the_stored_text(store: SourceStore) -> None:
+    aid = store.add(NORRLAND_Q3).article_id
+    res = store.chunks.get(where={"article_id": aid}, include=["documents", "metadatas"])
+    text = store.get(aid or "").text
+    assert len(res["ids"]) >= 2
+    for doc, meta in zip(res["documents"], res["metadatas"], strict=True):
+        assert text[meta["start"] : meta["end"]] == doc
+
+
+def test_same_article_ingested_twice_is_unchanged_not_duplicated(store: SourceStore) -> None:
+    first = store.add(NORRLAND_Q3)
+    second = store.add(NORRLAND_Q3)
+    assert second.status == "unchanged"
+    assert second.article_id == first.article_id
+    assert store.count() == 1
+
+
+def test_same_url_with_new_text_updates_the_article(store: SourceStore) -> None:
+    first = store.add(NORRLAND_Q3)
+    corrected = replace(NORRLAND_Q3, text=NORRLAND_Q3.text.replace("611 million", "612 million"))
+    second = store.add(corrected)
+    assert second.status == "updated"
+    assert second.article_id == first.article_id
+    assert store.count() == 1
+    assert "612 million" in store.get(first.article_id or "").text
+    # only the new version's chunks remain
+    metas = store.chunks.get(where={"article_id": first.article_id}, include=["metadatas"])["metadatas"]
+    assert {m["text_hash"] for m in metas} == {text_hash(corrected.text)[:12]}
+
+
+def test_url_variants_are_the_same_article(store: SourceStore) -> None:
+    store.add(NORRLAND_Q3)
+    variant = replace(NORRLAND_Q3, url="HTTPS://Example.org/norrland/press/q3-2026/#top", title="Q3 (corrected title)")
+    assert store.add(variant).status == "updated"
+    assert store.count() == 1
+    assert canonical_url(variant.url or "") == NORRLAND_Q3.url
+
+
+def test_same_text_without_url_is_recognised_by_normalised_text(store: SourceStore) -> None:
+    bare = ArticleDraft(title="Release", text=NORRLAND_Q2.text)
+    store.add(bare)
+    respaced = ArticleDraft(title="Release", text="  " + NORRLAND_Q2.text.replace(". ", ".   ").upper())
+    assert store.add(respaced).status in ("unchanged", "updated")
+    assert store.count() == 1
+
+
+def test_same_text_under_another_explicit_id_is_a_duplicate(store: SourceStore) -> None:
+    a = store.add(replace(NORRLAND_Q2, id="wire-1", url=None))
+    b = store.add(replace(NORRLAND_Q2, id="wire-2", url=None))
+    assert b.status == "duplicate"
+    assert b.article_id == a.article_id == "wire-1"
+    assert store.count() == 1
+
+
+def test_duplicates_inside_one_batch_are_stored_once(store: SourceStore) -> None:
+    outcomes = store.add_many([replace(NORRLAND_Q2, id="x-1", url=None), replace(NORRLAND_Q2, id="x-2", url=None)])
+    assert [o.status for o in outcomes] == ["added", "duplicate"]
+    assert store.count() == 1
+
+
+def test_empty_article_fails_and_the_rest_of_the_batch_is_stored(store: SourceStore) -> None:
+    outcomes = store.add_many([ArticleDraft(title="Blank", text="   \n ", origin="blank.txt"), HARWICH_NOTICE])
+    assert outcomes[0].status == "failed" and "no text" in (outcomes[0].error or "")
+    assert outcomes[1].status == "added"
+    assert store.count() == 1
+
+
+def test_article_the_store_refuses_leaves_no_trace(store: SourceStore) -> None:
+    store.add(HARWICH_NOTICE)  # fixes the collection's dimension
+    broken = SourceStore(store.client, _WrongSize(store.embedder), get_encoding(), store.config)
+    outcome = broken.add(NORRLAND_Q3)
+    assert outcome.status == "failed"
+    assert "source store error" in (outcome.error or "")
+    assert store.count() == 1
+    assert store.chunks.get(where={"article_id": outcome.article_id or ""})["ids"] == []
+
+
+class _WrongSize:
+    def __init__(self, inner: object) -> None:
+        self.name = inner.name  # type: ignore[attr-defined]
+        self.dimension = 7
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.ones((len(texts), 7), dtype=np.float32) / np.sqrt(7)
+
+
+def test_failing_embedder_fails_the_batch_with_its_reason(store: SourceStore) -> None:
+    class Down:
+        name = store.embedder.name
+        dimension = store.embedder.dimension
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            raise RuntimeError("model server unavailable")
+
+    outcome = SourceStore(store.client, Down(), get_encoding(), store.config).add(NORRLAND_Q3)
+    assert outcome.status == "failed"
+    assert "model server unavailable" in (outcome.error or "")
+    assert store.count() == 0
+
+
+def test_list_show_and_remove(store: SourceStore) -> None:
+    a = store.add(NORRLAND_Q3).article_id or ""
+    b = store.add(HARWICH_NOTICE).article_id or ""
+    assert {i.id for i in store.list()} == {a, b}
+    removed = store.remove(a)
+    assert removed.title == NORRLAND_Q3.title
+    assert [i.id for i in store.list()] == [b]
+    assert store.chunks.get(where={"article_id": a})["ids"] == []
+    with pytest.raises(NotFoundError, match="no stored article"):
+        store.get(a)
+    with pytest.raises(NotFoundError):
+        store.remove(a)
+
+
+def test_revision_changes_on_every_write(store: SourceStore) -> None:
+    r0 = store.revision()
+    aid = store.add(NORRLAND_Q3).article_id or ""
+    r1 = store.revision()
+    store.add(NORRLAND_Q3)  # unchanged: no write
+    assert store.revision() == r1
+    store.remove(aid)
+    assert len({r0, r1, store.revision()}) == 3
+
+
+def test_extra_metadata_is_kept(store: SourceStore) -> None:
+    aid = store.add(replace(HARWICH_NOTICE, extra={"category": "transport", "priority": 2})).article_id or ""
+    assert store.get(aid).info.extra == {"category": "transport", "priority": 2}
+
+
+def test_vector_spaces_of_different_models_do_not_mix(chroma_memory: object, wordllama: object, minilm: object) -> None:
+    config = StoreConfig(prefix="spaces")
+    a = SourceStore(chroma_memory, wordllama, get_encoding(), config)  # type: ignore[arg-type]
+    b = SourceStore(chroma_memory, minilm, get_encoding(), config)  # type: ignore[arg-type]
+    assert a.articles.name != b.articles.name
+    a.add(HARWICH_NOTICE)
+    assert b.count() == 0
