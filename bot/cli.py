@@ -145,7 +145,7 @@ def _info_dict(info: ArticleInfo) -> dict[str, Any]:
 def sources_list(ctx: Context, fmt: str, limit: int | None) -> None:
     """Stored articles, newest ingested first."""
     try:
-        infos = ctx.store.list()
+        infos = ctx.store.list_articles()
     except FactDiffError as exc:
         fail(exc)
     shown = infos[:limit] if limit else infos

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     collection_prefix: str = Field(
         "factdiff", alias="FACTDIFF_COLLECTION_PREFIX", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,40}$"
     )
-    embeddings: Literal["minilm", "wordllama", "openai"] = Field("minilm", alias="FACTDIFF_EMBEDDINGS")
+    embeddings: Literal["wordllama", "minilm", "openai"] = Field("wordllama", alias="FACTDIFF_EMBEDDINGS")
     openai_embedding_model: str = Field("text-embedding-3-small", alias="FACTDIFF_OPENAI_EMBEDDING_MODEL")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")

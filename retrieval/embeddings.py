@@ -181,14 +181,14 @@ class OpenAIEmbedder:
         return arr
 
 
-LOCAL_MODELS = ("minilm", "wordllama")
+LOCAL_MODELS = ("wordllama", "minilm")
 
 
 def make_embedder(kind: str, *, openai_client: Any = None, openai_model: str = "text-embedding-3-small") -> Embedder:
     """Build the embedder a setting names: ``minilm``, ``wordllama`` or ``openai``."""
-    if kind in ("local", "minilm"):
+    if kind == "minilm":
         return MiniLMEmbedder()
-    if kind == "wordllama":
+    if kind in ("local", "wordllama"):
         return WordLlamaEmbedder()
     if kind == "openai":
         if openai_client is None:

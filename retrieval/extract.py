@@ -58,8 +58,7 @@ def extract_article(html: str | bytes, *, url: str | None = None, origin: str = 
         raise ExtractionError(f"no article text in {where}: only menus or boilerplate found")
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError(
-            f"no article text in {where}: only {len(text)} characters of main text "
-            f"(need at least {MIN_TEXT_CHARS})"
+            f"no article text in {where}: only {len(text)} characters of main text (need at least {MIN_TEXT_CHARS})"
         )
     return ArticleDraft(
         title=_title(document, tree, text),

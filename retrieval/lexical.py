@@ -225,9 +225,9 @@ class LexicalIndex:
         self._idf: dict[str, float] = {}
         for t, plist in postings.items():
             idx = np.fromiter((p[0] for p in plist), dtype=np.int32, count=len(plist))
-            tf = np.fromiter((p[1] for p in plist), dtype=np.float32, count=len(plist))
+            freqs = np.fromiter((p[1] for p in plist), dtype=np.float32, count=len(plist))
             self._docs[t] = idx
-            self._weights[t] = tf * (k1 + 1) / (tf + norm[idx])
+            self._weights[t] = freqs * (k1 + 1) / (freqs + norm[idx])
             self._idf[t] = math.log(1 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
         self._n = n
 

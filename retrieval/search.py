@@ -46,7 +46,7 @@ class SearchConfig:
     strong_evidence: float = 0.72  # ... and clearly comes from it at this one
     min_score: float = 0.35  # below this the best candidate is never an original
     sure_score: float = 0.75  # at or above this it is an original
-    min_specifics: float = 0.7  # or: it holds this share of the story's numbers and names ...
+    min_specifics: float = 0.65  # or: it holds this share of the story's numbers and names ...
     min_specifics_lead: float = 0.1  # ... this much more than the best other article
     min_lead: float = 0.15  # or: its score leads the best other article by this much
     extra_min_sentences: int = 2  # a further source newly explains this many sentences (or one fairly closely)

@@ -199,7 +199,10 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return [s for s in spans if s[0] >= 0]
 
 
-_JOINERS = frozenset("a an the of to in on at for with by from and or but that as than about into".split())
+_JOINERS = frozenset(
+    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "by", "from", "and", "or", "but"]
+    + ["that", "as", "than", "about", "into"]
+)
 
 
 def _wraps(previous: str, line: str) -> bool:

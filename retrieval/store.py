@@ -148,7 +148,7 @@ class SourceStore:
         res = self._call(lambda: self.articles.get(ids=list(ids), include=["metadatas"]))
         return {i: _info(i, m) for i, m in zip(res["ids"], res["metadatas"], strict=True)}
 
-    def list(self) -> list[ArticleInfo]:
+    def list_articles(self) -> list[ArticleInfo]:
         """Every stored article's metadata, newest ingested first."""
         out: list[ArticleInfo] = []
         for ids, metas, _ in self._pages(include=["metadatas"]):
@@ -227,9 +227,9 @@ class SourceStore:
             if first != article_id and draft.id:
                 duplicate, article_id = True, first  # the same text twice in this batch
             if duplicate or (existing is not None and existing.get("text_hash") == h and _same_meta(existing, draft)):
-                chunks = int((existing or {}).get("chunks", 0))
+                n_chunks = int((existing or {}).get("chunks", 0))
                 outcomes[i] = IngestOutcome(
-                    draft.origin, "duplicate" if duplicate else "unchanged", article_id, draft.title, chunks
+                    draft.origin, "duplicate" if duplicate else "unchanged", article_id, draft.title, n_chunks
                 )
                 continue
             if article_id in to_write:  # the same article twice in this batch: the last one wins
@@ -261,11 +261,12 @@ class SourceStore:
             known["id"] = {i: (i, m) for i, m in zip(res["ids"], res["metadatas"], strict=True)}
         for key, values in (("url", urls), ("text_hash", hashes)):
             if values:
-                res = self._call(
-                    lambda k=key, v=values: self.articles.get(where={k: {"$in": v}}, include=["metadatas"])
-                )
+                res = self._get_where({key: {"$in": values}})
                 known[key] = {str(m[key]): (i, m) for i, m in zip(res["ids"], res["metadatas"], strict=True)}
         return known
+
+    def _get_where(self, where: dict[str, Any]) -> Any:
+        return self._call(lambda: self.articles.get(where=where, include=["metadatas"]))
 
     def _write(self, batch: list[tuple[int, _Prepared]]) -> Iterator[tuple[int, IngestOutcome]]:
         texts = [c.text for _, p in batch for c in p.chunks]

@@ -65,9 +65,7 @@ def test_title_author_date_and_source_come_from_the_page_metadata() -> None:
 
 
 def test_canonical_url_wins_over_the_fetched_url() -> None:
-    draft = extract_article(
-        ARTICLE_HTML, url="https://ledger.example/news/2024/budget-vote?ref=rss"
-    )
+    draft = extract_article(ARTICLE_HTML, url="https://ledger.example/news/2024/budget-vote?ref=rss")
 
     assert draft.url == "https://ledger.example/news/2024/budget-vote"
 
@@ -80,9 +78,7 @@ def test_fetched_url_is_used_when_the_page_has_no_canonical_url() -> None:
 
 
 def test_origin_defaults_to_the_url_and_can_be_given() -> None:
-    assert extract_article(OTHER_ARTICLE_HTML, url="https://wire.example/f").origin == (
-        "https://wire.example/f"
-    )
+    assert extract_article(OTHER_ARTICLE_HTML, url="https://wire.example/f").origin == ("https://wire.example/f")
     assert extract_article(OTHER_ARTICLE_HTML, origin="ferry.html").origin == "ferry.html"
 
 
@@ -124,8 +120,7 @@ def test_bytes_are_decoded_with_the_charset_the_page_declares() -> None:
             "only menus or boilerplate",
         ),
         (
-            "<html><body><article><p>Developing story. Check back later.</p></article>"
-            "</body></html>",
+            "<html><body><article><p>Developing story. Check back later.</p></article></body></html>",
             f"only 35 characters of main text \\(need at least {MIN_TEXT_CHARS}\\)",
         ),
     ],

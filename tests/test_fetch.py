@@ -160,9 +160,7 @@ def test_page_without_content_type_is_refused(server: WebServer) -> None:
 
 
 def test_feed_types_are_accepted_when_asked_for(server: WebServer) -> None:
-    assert fetch(server.url("/feed.rss"), OPEN, accept=FEED_TYPES).content_type == (
-        "application/rss+xml"
-    )
+    assert fetch(server.url("/feed.rss"), OPEN, accept=FEED_TYPES).content_type == ("application/rss+xml")
     with pytest.raises(FetchError, match="not an HTML page"):
         fetch(server.url("/feed.rss"), OPEN)
 
@@ -297,9 +295,7 @@ def test_loopback_address_is_blocked_without_allow_private(server: WebServer, ho
         "http://[::ffff:a9fe:a9fe]/",
     ],
 )
-def test_private_and_link_local_addresses_are_blocked_before_connecting(
-    internet: FakeInternet, url: str
-) -> None:
+def test_private_and_link_local_addresses_are_blocked_before_connecting(internet: FakeInternet, url: str) -> None:
     with internet.client() as client, pytest.raises(BlockedURLError):
         fetch(url, GUARDED, client=client)
     assert internet.connections == []
@@ -314,9 +310,7 @@ def test_public_host_passes_the_guard(internet: FakeInternet, server: WebServer)
     assert server.requests[0].headers["Host"] == "news.example"
 
 
-def test_redirect_between_public_hosts_is_followed(
-    internet: FakeInternet, server: WebServer
-) -> None:
+def test_redirect_between_public_hosts_is_followed(internet: FakeInternet, server: WebServer) -> None:
     server.route("/to-wire", redirect("http://wire.example/other"))
     with internet.client() as client:
         fetched = fetch("http://news.example/to-wire", GUARDED, client=client)
@@ -336,9 +330,7 @@ def test_redirect_between_public_hosts_is_followed(
         "LOOPBACK_SERVER",
     ],
 )
-def test_redirect_to_private_address_is_blocked(
-    internet: FakeInternet, server: WebServer, target: str
-) -> None:
+def test_redirect_to_private_address_is_blocked(internet: FakeInternet, server: WebServer, target: str) -> None:
     target = server.url("/article") if target == "LOOPBACK_SERVER" else target
     server.route("/go", redirect(target))
 
@@ -349,9 +341,7 @@ def test_redirect_to_private_address_is_blocked(
     assert server.paths() == ["/go"]
 
 
-def test_dns_rebinding_is_caught_after_connecting(
-    server: WebServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dns_rebinding_is_caught_after_connecting(server: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:
     # The guard's lookup sees a public address; the connection's own lookup gets loopback.
     dns = FakeDNS({"rebind.example": [PUBLIC_IP, "127.0.0.1"]})
     monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)

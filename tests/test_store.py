@@ -129,10 +129,10 @@ def test_failing_embedder_fails_the_batch_with_its_reason(store: SourceStore) ->
 def test_list_show_and_remove(store: SourceStore) -> None:
     a = store.add(NORRLAND_Q3).article_id or ""
     b = store.add(HARWICH_NOTICE).article_id or ""
-    assert {i.id for i in store.list()} == {a, b}
+    assert {i.id for i in store.list_articles()} == {a, b}
     removed = store.remove(a)
     assert removed.title == NORRLAND_Q3.title
-    assert [i.id for i in store.list()] == [b]
+    assert [i.id for i in store.list_articles()] == [b]
     assert store.chunks.get(where={"article_id": a})["ids"] == []
     with pytest.raises(NotFoundError, match="no stored article"):
         store.get(a)

@@ -1,0 +1,124 @@
+"""The ``factdiff`` command, run as a user runs it: a real subprocess with a real local store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.articles import HARWICH_NOTICE, HARWICK_STORY, NORRLAND_Q3, NORRLAND_Q3_STORY, UNRELATED_STORY
+from tests.conftest import run_cli
+
+
+def source_file(folder: Path, name: str, draft: object) -> Path:
+    d = draft  # an ArticleDraft
+    path = folder / name
+    path.write_text(
+        f"Title: {d.title}\nPublished: {d.published}\nURL: {d.url}\nSource: {d.source}\n\n{d.text}\n",  # type: ignore[attr-defined]
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_ingest_search_list_show_remove(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    a = source_file(tmp_path, "norrland.txt", NORRLAND_Q3)
+    b = source_file(tmp_path, "harwick.txt", HARWICH_NOTICE)
+    done = run_cli(["ingest", str(a), str(b)], cli_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 added" in done.stdout
+
+    again = run_cli(["ingest", str(a)], cli_env, cwd=tmp_path)
+    assert again.returncode == 0 and "1 unchanged" in again.stdout
+
+    listed = json.loads(run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path).stdout)
+    assert {x["title"] for x in listed} == {NORRLAND_Q3.title, HARWICH_NOTICE.title}
+    norrland_id = next(x["id"] for x in listed if x["title"] == NORRLAND_Q3.title)
+
+    shown = run_cli(["sources", "show", norrland_id], cli_env, cwd=tmp_path)
+    assert shown.returncode == 0
+    assert NORRLAND_Q3.text in shown.stdout and f"URL: {NORRLAND_Q3.url}" in shown.stdout
+
+    found = run_cli(["search", "--format", "json", "-"], cli_env, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert result["sources"][0]["title"] == NORRLAND_Q3.title
+    assert result["sources"][0]["published"] == "2026-10-22"
+
+    removed = run_cli(["sources", "remove", norrland_id], cli_env, cwd=tmp_path)
+    assert removed.returncode == 0 and NORRLAND_Q3.title in removed.stdout
+    gone = run_cli(["sources", "show", norrland_id], cli_env, cwd=tmp_path)
+    assert gone.returncode == 1 and "no stored article" in gone.stderr
+
+
+def test_search_text_output_names_the_original(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    run_cli(["ingest", str(source_file(tmp_path, "h.txt", HARWICH_NOTICE))], cli_env, cwd=tmp_path)
+    story = tmp_path / "story.txt"
+    story.write_text(HARWICK_STORY, encoding="utf-8")
+    found = run_cli(["search", str(story)], cli_env, cwd=tmp_path)
+    assert found.returncode == 0
+    assert found.stdout.startswith(f"1. {HARWICH_NOTICE.title}")
+    assert HARWICH_NOTICE.url in found.stdout
+
+
+def test_search_without_an_original_says_so_and_exits_1(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    run_cli(["ingest", str(source_file(tmp_path, "h.txt", HARWICH_NOTICE))], cli_env, cwd=tmp_path)
+    found = run_cli(["search", "-"], cli_env, stdin=UNRELATED_STORY, cwd=tmp_path)
+    assert found.returncode == 1
+    assert "no original found" in found.stdout or "shares nothing" in found.stdout
+
+
+def test_search_in_an_empty_store_explains_what_to_do(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    found = run_cli(["search", "-"], cli_env, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert found.returncode == 1
+    assert "empty" in found.stdout and "factdiff ingest" in found.stdout
+
+
+def test_failed_items_exit_1_with_one_line_each(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    good = source_file(tmp_path, "good.txt", NORRLAND_Q3)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    done = run_cli(["ingest", str(good), str(empty), str(tmp_path / "missing.txt")], cli_env, cwd=tmp_path)
+    assert done.returncode == 1
+    failures = [line for line in done.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failures) == 2
+    assert "1 added" in done.stdout and "2 failed" in done.stdout
+
+
+def test_empty_story_is_a_usage_error(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    found = run_cli(["search", "-"], cli_env, stdin="   \n", cwd=tmp_path)
+    assert found.returncode == 2
+    assert "empty" in found.stderr and "Traceback" not in found.stderr
+
+
+def test_ingest_without_arguments_is_a_usage_error(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    done = run_cli(["ingest"], cli_env, cwd=tmp_path)
+    assert done.returncode == 2 and "at least one" in done.stderr
+
+
+def test_invalid_setting_is_named(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    done = run_cli(["sources", "list"], {**cli_env, "FACTDIFF_EMBEDDINGS": "bert"}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "FACTDIFF_EMBEDDINGS" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": "9"}  # nothing listens on the discard port
+    done = run_cli(["sources", "list"], env, cwd=tmp_path)
+    assert done.returncode == 3
+    assert "127.0.0.1:9" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_dotenv_file_is_read_but_real_environment_wins(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    (tmp_path / ".env").write_text("FACTDIFF_EMBEDDINGS=bert\n", encoding="utf-8")
+    bad = run_cli(["sources", "list"], cli_env, cwd=tmp_path)
+    assert bad.returncode == 2 and "FACTDIFF_EMBEDDINGS" in bad.stderr
+    good = run_cli(["sources", "list"], {**cli_env, "FACTDIFF_EMBEDDINGS": "wordllama"}, cwd=tmp_path)
+    assert good.returncode == 0, good.stderr
+
+
+def test_demo_finds_the_original_and_the_second_source(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    done = run_cli(["demo"], cli_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    originals = done.stdout.split("Originals found, best first:")[1].split("Also considered")[0]
+    assert "Larkfield council approves 4.5% water rate rise for 2027" in originals
+    assert "Eastgate Residents' Association" in originals
+    assert "3.2% water rate rise for 2026" not in originals
