@@ -21,7 +21,9 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(default_factory=default_data_dir, alias="FACTDIFF_DATA_DIR")
     chroma_host: str | None = Field(None, alias="CHROMA_HOST")
