@@ -15,11 +15,42 @@ from retrieval.sentences import Segment, split_sentences
 
 #: Words that open a clause a writer can bolt onto a sentence.
 CLAUSE_OPENERS = (
-    "though", "although", "even though", "even as", "while", "whereas", "but", "yet",
-    "marking", "signalling", "signaling", "underscoring", "highlighting", "raising", "prompting",
-    "fuelling", "fueling", "sparking", "drawing", "accusing", "framing", "adding", "saying",
-    "suggesting", "indicating", "reflecting", "amid", "despite", "a move", "a sign", "a step",
-    "which could", "which would", "which will", "which may", "which might",
+    "though",
+    "although",
+    "even though",
+    "even as",
+    "while",
+    "whereas",
+    "but",
+    "yet",
+    "marking",
+    "signalling",
+    "signaling",
+    "underscoring",
+    "highlighting",
+    "raising",
+    "prompting",
+    "fuelling",
+    "fueling",
+    "sparking",
+    "drawing",
+    "accusing",
+    "framing",
+    "adding",
+    "saying",
+    "suggesting",
+    "indicating",
+    "reflecting",
+    "amid",
+    "despite",
+    "a move",
+    "a sign",
+    "a step",
+    "which could",
+    "which would",
+    "which will",
+    "which may",
+    "which might",
 )
 _OPENER = "|".join(re.escape(o) for o in sorted(CLAUSE_OPENERS, key=len, reverse=True))
 _CLAUSE_CUT = re.compile(
@@ -40,10 +71,6 @@ class Claim:
     sentence: int  # index of the sentence it belongs to
     kind: str = "sentence"  # "sentence" | "clause"
     segment_kind: str = "sentence"  # the segment's kind: sentence, heading, dateline, list_item
-
-
-def sentences(text: str) -> list[Segment]:
-    return split_sentences(text)
 
 
 def split_clauses(text: str, seg: Segment) -> list[tuple[int, int]]:
@@ -82,11 +109,13 @@ def _inside_quotes(body: str, pos: int) -> bool:
 def story_claims(text: str) -> list[Claim]:
     """The claims of a story: every sentence, split into clauses where a clause was tacked on."""
     claims: list[Claim] = []
-    for i, seg in enumerate(sentences(text)):
+    for i, seg in enumerate(split_sentences(text)):
         if seg.kind == "dateline":
             continue
         spans = split_clauses(text, seg) if seg.kind == "sentence" else [(seg.start, seg.end)]
         for k, (s, e) in enumerate(spans):
             kind = "sentence" if len(spans) == 1 else "clause"
-            claims.append(Claim(f"S{i + 1}" + (f".{k + 1}" if kind == "clause" else ""), s, e, text[s:e], i, kind, seg.kind))
+            claims.append(
+                Claim(f"S{i + 1}" + (f".{k + 1}" if kind == "clause" else ""), s, e, text[s:e], i, kind, seg.kind)
+            )
     return claims

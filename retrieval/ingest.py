@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,7 @@ def _from_feed(feed_url: str, policy: Any, client: Any) -> Iterator[Item]:
     for entry in feed.entries:
         item = _from_url(entry.link, policy, client)
         if isinstance(item, ArticleDraft) and entry.published and not item.published:
-            item = ArticleDraft(**{**item.__dict__, "published": entry.published})
+            item = replace(item, published=entry.published)
         yield item
 
 
