@@ -282,6 +282,48 @@ def search_cmd(ctx: Context, story: str | None, fmt: str, top: int) -> None:
         sys.exit(1)
 
 
+def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None]:
+    """The story text (and its URL when the argument is a link to an article)."""
+    if source and source.lower().startswith(("http://", "https://")):
+        from retrieval.extract import extract_article
+        from retrieval.fetch import fetch
+
+        page = fetch(source, wiring.fetch_policy(ctx.settings))
+        article = extract_article(page.body, url=page.url, origin=source)
+        return article.text, page.url
+    return read_story(source), None
+
+
+@main.command("check")
+@click.argument("story", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--color/--no-color", default=None, help="Highlight changed words (default: when on a terminal).")
+@pass_ctx
+def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None) -> None:
+    """Check a story (FILE, URL, or '-'/nothing for stdin) against its stored originals.
+
+    Lists reworded claims (with what changed), added claims and omitted source facts, each
+    with the verbatim source sentence, title, date and link. Exit code 1 when no original
+    is found.
+    """
+    from checker.models import report_to_json
+    from checker.render import render_markdown, render_text
+
+    try:
+        text, url = read_story_or_url(story, ctx)
+        report = wiring.diff_engine(ctx.store).check(text, url=url)
+    except FactDiffError as exc:
+        fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps(report_to_json(report), ensure_ascii=False, indent=1))
+    elif fmt == "markdown":
+        click.echo(render_markdown(report))
+    else:
+        click.echo(render_text(report, color=sys.stdout.isatty() if color is None else color))
+    if not report.sources:
+        sys.exit(1)
+
+
 @main.command("demo")
 @pass_ctx
 def demo_cmd(ctx: Context) -> None:

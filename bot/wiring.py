@@ -66,6 +66,14 @@ def finder(store: SourceStore) -> OriginalFinder:
     return OriginalFinder(store)
 
 
+def diff_engine(store: SourceStore) -> Any:
+    """The offline diff engine; claims are aligned with MiniLM, which judges sentence meaning best."""
+    from checker.engine import DiffEngine
+    from retrieval.embeddings import MiniLMEmbedder
+
+    return DiffEngine(finder(store), align_embedder=MiniLMEmbedder())
+
+
 def fetch_policy(settings: Settings) -> FetchPolicy:
     return FetchPolicy(
         timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes, allow_private=settings.allow_private_urls

@@ -1,0 +1,106 @@
+"""Align story claims with the sentences of the matched originals.
+
+Similarity of a claim and a source sentence mixes meaning (cosine of the store's sentence
+embeddings) and shared content (IDF-weighted share of the claim's terms found in the source
+sentence). Both directions are kept: "claim is covered by the sentence" decides support,
+"sentence is covered by the story" decides omissions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from checker.changes import quotations
+from checker.claims import Claim
+from checker.models import SourceSentence
+from retrieval.embeddings import Embedder
+from retrieval.lexical import STOPWORDS, terms
+from retrieval.models import StoredArticle
+from retrieval.sentences import split_sentences
+
+
+def source_sentences(articles: Sequence[StoredArticle]) -> list[SourceSentence]:
+    """Every sentence of every original, with offsets into the stored text and our own ids."""
+    out: list[SourceSentence] = []
+    for a, art in enumerate(articles, start=1):
+        for n, seg in enumerate(split_sentences(art.text), start=1):
+            out.append(SourceSentence(f"A{a}.{n}", art.info, seg.start, seg.end, seg.text, seg.kind))
+    return out
+
+
+@dataclass
+class Alignment:
+    claims: list[Claim]
+    sources: list[SourceSentence]
+    dense: np.ndarray  # claims x sources cosine
+    claim_cover: np.ndarray  # share of each claim's weighted terms found in each source sentence
+    source_cover: np.ndarray  # share of each source sentence's weighted terms found in each claim
+    anchors: np.ndarray  # 1 where a claim and a source sentence share a quote or a content phrase
+    claim_terms: list[set[str]]
+    source_terms: list[set[str]]
+    idf: Callable[[str], float]
+
+    @property
+    def similarity(self) -> np.ndarray:
+        return 0.6 * self.dense + 0.4 * self.claim_cover + 0.15 * self.anchors
+
+    def best_sources(self, i: int, k: int = 3) -> list[int]:
+        order = np.argsort(-self.similarity[i])
+        return [int(j) for j in order[:k]]
+
+    def cover_by(self, i: int, js: Sequence[int]) -> float:
+        """Weighted share of claim i's terms found in the union of source sentences js."""
+        pool: set[str] = set().union(*(self.source_terms[j] for j in js)) if js else set()
+        return weighted_share(self.claim_terms[i], pool, self.idf)
+
+    def story_cover_of_source(self, j: int) -> float:
+        """Weighted share of source sentence j's terms found anywhere in the story."""
+        pool: set[str] = set().union(*self.claim_terms) if self.claim_terms else set()
+        return weighted_share(self.source_terms[j], pool, self.idf)
+
+
+def weighted_share(part: set[str], whole: set[str], idf: Callable[[str], float]) -> float:
+    if not part:
+        return 1.0
+    total = sum(idf(t) for t in part)
+    return sum(idf(t) for t in part if t in whole) / total if total else 1.0
+
+
+def align(
+    claims: list[Claim], sources: list[SourceSentence], embedder: Embedder, idf: Callable[[str], float]
+) -> Alignment:
+    claim_terms = [set(terms(c.text)) for c in claims]
+    source_terms = [set(terms(s.text)) for s in sources]
+    if claims and sources:
+        vectors = embedder.embed([c.text for c in claims] + [s.text for s in sources])
+        dense = np.clip(vectors[: len(claims)] @ vectors[len(claims) :].T, 0.0, 1.0)
+    else:
+        dense = np.zeros((len(claims), len(sources)), dtype=np.float32)
+    claim_cover = np.array(
+        [[weighted_share(ct, st, idf) for st in source_terms] for ct in claim_terms], dtype=np.float32
+    ).reshape(len(claims), len(sources))
+    source_cover = np.array(
+        [[weighted_share(st, ct, idf) for st in source_terms] for ct in claim_terms], dtype=np.float32
+    ).reshape(len(claims), len(sources))
+    anchors = np.array([[_anchored(c.text, s.text) for s in sources] for c in claims], dtype=np.float32).reshape(
+        len(claims), len(sources)
+    )
+    return Alignment(claims, sources, dense, claim_cover, source_cover, anchors, claim_terms, source_terms, idf)
+
+
+def _phrases(text: str) -> set[tuple[str, ...]]:
+    ws = [w.lower() for w in re.findall(r"[\w'\u2019]+", text)]
+    return {tuple(ws[k : k + 3]) for k in range(len(ws) - 2) if sum(w not in STOPWORDS for w in ws[k : k + 3]) >= 2}
+
+
+def _anchored(claim: str, source: str) -> float:
+    """1.0 when the claim quotes the source verbatim or shares a three-word content phrase."""
+    norm_source = re.sub(r"\s+", " ", source.replace("\u201c", '"').replace("\u201d", '"')).lower()
+    for q in quotations(claim):
+        if len(q.split()) >= 2 and re.sub(r"\s+", " ", q).lower().strip(" ,.") in norm_source:
+            return 1.0
+    return 1.0 if _phrases(claim) & _phrases(source) else 0.0

@@ -1,0 +1,168 @@
+"""Findings and reports: what the diff engine says about a story, with verbatim citations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from retrieval.models import ArticleInfo, Candidate
+
+KINDS = ("supported", "reworded", "added", "omitted")
+#: What a rewording changed, in the words editors use.
+CHANGE_TYPES = (
+    "number",
+    "date",
+    "name",
+    "attribution",
+    "quotation",
+    "hedge",
+    "negation",
+    "scope",
+    "cause",
+    "wording",
+)
+
+
+@dataclass(frozen=True)
+class StorySpan:
+    """A piece of the story: ``story_text[start:end] == text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    """A sentence of a stored original: ``article_text[start:end] == text`` (verbatim)."""
+
+    id: str  # assigned by us, e.g. "A1.7": article 1, sentence 7
+    article: ArticleInfo
+    start: int
+    end: int
+    text: str
+    kind: str = "sentence"  # sentence | dateline | heading | list_item
+
+
+@dataclass(frozen=True)
+class Change:
+    """One way a claim departs from its source sentence."""
+
+    type: str  # one of CHANGE_TYPES
+    story: str  # the story's words ("" when the story dropped something)
+    source: str  # the source's words ("" when the story added something)
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.note:
+            return self.note
+        if self.story and self.source:
+            return f"'{self.source}' became '{self.story}'"
+        if self.source:
+            return f"'{self.source}' was dropped"
+        return f"'{self.story}' is not in the source"
+
+
+@dataclass(frozen=True)
+class DiffOp:
+    """A word-level difference: ``op`` is 'equal', 'delete' (source only) or 'insert' (story only)."""
+
+    op: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # one of KINDS
+    story: StorySpan | None  # None for omitted
+    source: SourceSentence | None  # None for added
+    explanation: str
+    confidence: float
+    changes: tuple[Change, ...] = ()
+    diff: tuple[DiffOp, ...] = ()
+    rank: float = 0.0  # omitted: how newsworthy (higher first)
+
+
+@dataclass
+class Analyzer:
+    name: str = "factdiff-offline"
+    model: str | None = None
+    prompt_version: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    story_text: str
+    story_url: str | None
+    sources: list[Candidate]
+    findings: list[Finding]
+    analyzer: Analyzer = field(default_factory=Analyzer)
+    message: str = ""  # e.g. "no original found: ..." when there is nothing to compare with
+
+    def of_kind(self, kind: str) -> list[Finding]:
+        return [f for f in self.findings if f.kind == kind]
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(self.of_kind(k)) for k in KINDS}
+
+
+def report_to_json(report: Report, *, include_supported: bool = False) -> dict[str, Any]:
+    """The report in the JSON format of shared/eval/REPORT_FORMAT.md (version 1)."""
+
+    def source_ref(s: SourceSentence) -> dict[str, Any]:
+        return {
+            "id": s.article.id,
+            "sentence_id": s.id,
+            "start": s.start,
+            "end": s.end,
+            "text": s.text,
+            "title": s.article.title,
+            "url": s.article.url,
+            "published": s.article.published,
+        }
+
+    findings = []
+    for f in report.findings:
+        if f.kind == "supported" and not include_supported:
+            continue
+        findings.append(
+            {
+                "kind": f.kind,
+                "story": None
+                if f.story is None
+                else {"start": f.story.start, "end": f.story.end, "text": f.story.text},
+                "source": None if f.source is None else source_ref(f.source),
+                "explanation": f.explanation,
+                "confidence": round(f.confidence, 3),
+                "changes": [{"type": c.type, "story": c.story, "source": c.source} for c in f.changes],
+            }
+        )
+    a = report.analyzer
+    return {
+        "version": 1,
+        "story": {"text": report.story_text, "url": report.story_url},
+        "sources": [
+            {
+                "id": c.info.id,
+                "title": c.info.title,
+                "url": c.info.url,
+                "published": c.info.published,
+                "source": c.info.source,
+                "score": round(c.score, 4),
+            }
+            for c in report.sources
+        ],
+        "findings": findings,
+        "analyzer": {
+            "name": a.name,
+            "model": a.model,
+            "prompt_version": a.prompt_version,
+            "prompt_tokens": a.prompt_tokens,
+            "completion_tokens": a.completion_tokens,
+            "notes": list(a.notes),
+        },
+        "message": report.message,
+    }

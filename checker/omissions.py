@@ -1,0 +1,108 @@
+"""Omitted facts: newsworthy source sentences the story does not cover, most newsworthy first.
+
+Figures, quotes, named people, caveats, denials and the other side's response rank first;
+datelines, headings, boilerplate and contact lines are never reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from checker.align import Alignment
+from checker.changes import NEGATIONS, numbers
+from checker.models import Finding
+
+COVERED = 0.55  # a claim covers a source sentence at this similarity (meaning + shared terms)
+STORY_COVERED = 0.7  # ... or the story as a whole holds this share of its terms
+MIN_RANK = 1.0
+BOILERPLATE = re.compile(
+    r"(?i)(media (enquiries|inquiries)|press office at|contact\b.*@|@\w+\.\w+|\bcopyright\b|all rights reserved|"
+    r"subscribe|sign up|click here|advertisement|send this page|follow us|\bphone:|\btel\.?:|for more information|"
+    r"^\s*(photo|image|video|file photo)\b|\(\s*[A-Z][\w ]+/[\w ]+\s*\)\s*$)"
+)
+DENIALS = {
+    "denies",
+    "denied",
+    "deny",
+    "rejects",
+    "rejected",
+    "refutes",
+    "refuted",
+    "disputes",
+    "disputed",
+    "voted",
+    "opposed",
+    "opposes",
+    "criticised",
+    "criticized",
+}
+CAVEATS = {
+    "however",
+    "but",
+    "cautioned",
+    "warned",
+    "although",
+    "though",
+    "unclear",
+    "depend",
+    "depends",
+    "estimates",
+    "preliminary",
+    "not",
+    "yet",
+    "only",
+    "still",
+    "considering",
+    "consideration",
+    "against",
+    "exempt",
+    "unless",
+    "except",
+}
+
+
+def newsworthiness(text: str) -> float:
+    """How much a fact-checker would miss this sentence (0 = not at all)."""
+    if BOILERPLATE.search(text):
+        return 0.0
+    words = re.findall(r"[\w'\u2019]+", text.lower())
+    score = 0.5
+    score += 1.0 if numbers(text) else 0.0
+    score += 1.0 if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text) else 0.0
+    score += 0.7 if re.search(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+", text.strip()) else 0.0
+    score += 0.8 if set(words) & (NEGATIONS | CAVEATS) else 0.0
+    score += 1.0 if set(words) & DENIALS else 0.0
+    score += (
+        0.6 if {"said", "says", "added", "stressed", "assured", "noted", "according", "warned"} & set(words) else 0.0
+    )
+    return score if len(words) >= 6 else 0.0
+
+
+def omissions(al: Alignment, findings: list[Finding], limit: int = 8) -> list[Finding]:
+    cited = {f.source.id for f in findings if f.source is not None}
+    out = []
+    for j, s in enumerate(al.sources):
+        if s.kind in ("dateline", "heading") or s.id in cited:
+            continue
+        coverage = 0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j] if len(al.claims) else None
+        best = float(coverage.max()) if coverage is not None and coverage.size else 0.0
+        if best >= COVERED or al.story_cover_of_source(j) >= STORY_COVERED:
+            continue
+        rank = newsworthiness(s.text)
+        if rank < MIN_RANK:
+            continue
+        out.append(Finding("omitted", None, s, _why(s.text), round(min(0.9, 0.4 + rank / 8), 3), rank=rank))
+    out.sort(key=lambda f: -f.rank)
+    return out[:limit]
+
+
+def _why(text: str) -> str:
+    parts = []
+    if numbers(text):
+        parts.append("figures")
+    if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text):
+        parts.append("a quote")
+    low = set(re.findall(r"[\w']+", text.lower()))
+    if low & (NEGATIONS | CAVEATS):
+        parts.append("a caveat or denial")
+    return "the story leaves out " + (", ".join(parts) if parts else "this statement")
