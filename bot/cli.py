@@ -325,13 +325,14 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None) -> 
 
 
 @main.command("demo")
+@click.option("--color/--no-color", default=None, help="Highlight changed words (default: when on a terminal).")
 @pass_ctx
-def demo_cmd(ctx: Context) -> None:
-    """Ingest a bundled example into a temporary store and find the originals of a rewrite."""
+def demo_cmd(ctx: Context, color: bool | None) -> None:
+    """Check an invented rewrite against its invented sources, in a temporary store."""
     from bot.demo import run_demo
 
     try:
-        run_demo(ctx.settings, click.echo)
+        run_demo(ctx.settings, click.echo, color=sys.stdout.isatty() if color is None else color)
     except FactDiffError as exc:
         fail(exc)
 

@@ -388,7 +388,7 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
                     continue
                 rest_after, rest_before = nsq[k + len(nq) :], nsq[:k]
                 lost = [t for t in (rest_before + " " + rest_after).split() if terms(t)]
-                if len(lost) >= 3:
+                if len(lost) >= 2:
                     out.append(
                         Change("quotation", q, sq, f"the quote was trimmed: the source says \u201c{sq.strip()}\u201d")
                     )

@@ -29,7 +29,7 @@ from retrieval.search import OriginalFinder
 
 log = logging.getLogger(__name__)
 
-MAX_STORY_CHARS = 200_000
+MAX_STORY_CHARS = 40_000  # about 6,500 words; longer pastes are cut, with a notice in the report
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,10 @@ def report_to_json(report: Report, *, include_supported: bool = False) -> dict[s
                 "source": None if f.source is None else source_ref(f.source),
                 "explanation": f.explanation,
                 "confidence": round(f.confidence, 3),
-                "changes": [{"type": c.type, "story": c.story, "source": c.source} for c in f.changes],
+                "changes": [
+                    {"type": c.type, "story": c.story, "source": c.source, "note": c.describe()} for c in f.changes
+                ],
+                "diff": [[d.op, d.text] for d in f.diff],
             }
         )
     a = report.analyzer

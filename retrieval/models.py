@@ -41,7 +41,7 @@ class ArticleInfo:
     chunks: int = 0
     ingested_at: str | None = None
     version: str = ""  # short hash of the text: which chunks are current
-    extra: dict[str, MetaValue] = field(default_factory=dict)
+    extra: dict[str, MetaValue] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

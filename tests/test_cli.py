@@ -118,7 +118,62 @@ def test_dotenv_file_is_read_but_real_environment_wins(tmp_path: Path, cli_env: 
 def test_demo_finds_the_original_and_the_second_source(tmp_path: Path, cli_env: dict[str, str]) -> None:
     done = run_cli(["demo"], cli_env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    originals = done.stdout.split("Originals found, best first:")[1].split("Also considered")[0]
+    originals = done.stdout.split("Originals, best first")[1].split("Reworded")[0]
     assert "Larkfield council approves 4.5% water rate rise for 2027" in originals
     assert "Eastgate Residents' Association" in originals
     assert "3.2% water rate rise for 2026" not in originals
+
+
+def ingest_demo_sources(tmp_path: Path, cli_env: dict[str, str]) -> Path:
+    from bot.demo import demo_files
+
+    sources, story = demo_files()
+    done = run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return story
+
+
+def test_check_prints_a_json_report_with_verbatim_citations(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    story = ingest_demo_sources(tmp_path, cli_env)
+    done = run_cli(["check", "--format", "json", "-"], cli_env, stdin=story.read_text(encoding="utf-8"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    kinds = {f["kind"] for f in report["findings"]}
+    assert kinds == {"reworded", "added", "omitted"}
+    for f in report["findings"]:
+        if f["story"]:
+            assert report["story"]["text"][f["story"]["start"] : f["story"]["end"]] == f["story"]["text"]
+
+
+def test_check_text_and_markdown_formats(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    story = ingest_demo_sources(tmp_path, cli_env)
+    text = run_cli(["check", "--no-color", str(story)], cli_env, cwd=tmp_path)
+    assert (
+        text.returncode == 0
+        and "Reworded (" in text.stdout
+        and "[-" in text.stdout
+        and "{+Larkfield residents will pay 5.4%" in text.stdout
+    )
+    md = run_cli(["check", "--format", "markdown", str(story)], cli_env, cwd=tmp_path)
+    assert md.returncode == 0 and "~~" in md.stdout and "> " in md.stdout
+
+
+def test_check_of_a_shared_link_fetches_the_article(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    from tests.servers.web import WebServer, page
+
+    story = ingest_demo_sources(tmp_path, cli_env)
+    paragraphs = "".join(f"<p>{line}</p>" for line in story.read_text(encoding="utf-8").splitlines() if line)
+    html = f"<html><head><title>Water bills up</title></head><body><article>{paragraphs}</article></body></html>"
+    with WebServer({"/story": page(html)}) as web:
+        env = {**cli_env, "FACTDIFF_ALLOW_PRIVATE_URLS": "1"}
+        done = run_cli(["check", "--format", "json", web.url("/story")], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["story"]["url"] == web.url("/story")
+    assert any(f["kind"] == "reworded" for f in report["findings"])
+
+
+def test_check_without_originals_exits_1_and_says_why(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    ingest_demo_sources(tmp_path, cli_env)
+    done = run_cli(["check", "-"], cli_env, stdin=UNRELATED_STORY, cwd=tmp_path)
+    assert done.returncode == 1 and "no original" in done.stdout.lower()

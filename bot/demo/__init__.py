@@ -2,8 +2,9 @@
 
 Four invented primary sources (a council press release, last year's look-alike release, a
 residents' association statement and an unrelated harbour report) and a rewritten story
-built from the first and third. The demo stores them in a temporary local store, then
-finds the story's originals.
+built from the first and third, with each kind of drift: a changed figure, a dropped hedge,
+a trimmed quote, a dropped denial, an added claim and omitted facts. The demo stores the
+sources in a temporary local store and checks the story against them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from bot import wiring
 from bot.settings import Settings
+from checker.render import render_text
 from retrieval.ingest import IngestRequest, ingest, iter_items
 
 SOURCES = (
@@ -31,7 +33,7 @@ def demo_files() -> tuple[list[Path], Path]:
     return [root / name for name in SOURCES], root / STORY
 
 
-def run_demo(settings: Settings, echo: Callable[[str], None]) -> None:
+def run_demo(settings: Settings, echo: Callable[[str], None], *, color: bool = False) -> None:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -48,19 +50,6 @@ def run_demo(settings: Settings, echo: Callable[[str], None]) -> None:
         for line in story.strip().splitlines():
             if line.strip():
                 echo(f"  | {line}")
-        result = wiring.finder(store).find(story)
+        report = wiring.diff_engine(store).check(story)
         echo("")
-        echo("Originals found, best first:" if result.matches else result.message)
-        for rank, c in enumerate(result.matches, start=1):
-            i = c.info
-            echo(f"  {rank}. {i.title}")
-            echo(f"     {i.source} · {i.published} · {i.url}")
-            echo(
-                f"     score {c.score:.2f} (meaning {c.dense:.2f}, shared terms {c.coverage:.2f}); "
-                f"explains {c.sentences} of the story's sentences"
-            )
-        rest = [c for c in result.considered if c not in result.matches]
-        if rest:
-            echo("Also considered, not originals:")
-            for c in rest:
-                echo(f"     {c.info.title}  (score {c.score:.2f})")
+        echo(render_text(report, color=color))
