@@ -289,6 +289,25 @@ def closest_wording(quote: str, sources: Sequence[str]) -> str:
     return best.strip(" ,;:") if best_ratio >= 0.5 else ""
 
 
+_SPEAKER = re.compile(
+    r"(?:according to|said|says|told|stated|announced|claimed|argued|insisted|warned|admitted|noted|stressed)"
+    r"\s+((?:[A-Z][\w'\u2019-]+\s?){1,3})|((?:[A-Z][\w'\u2019-]+\s?){1,3})\s+"
+    r"(?:said|says|told|stated|announced|claimed|argued|insisted|warned|admitted|noted|stressed)\b"
+)
+
+
+def speakers(text: str) -> set[str]:
+    """Names next to a speech verb: who is said to have said it."""
+    found = set()
+    for m in _SPEAKER.finditer(text):
+        name = (m.group(1) or m.group(2) or "").strip()
+        for w in name.split():
+            w = w.lower().rstrip("'\u2019s")
+            if w not in {"the", "a", "an", "he", "she", "they", "it", "we", "i", "on", "in", "but", "and"}:
+                found.add(w)
+    return found
+
+
 def _unit(number: str) -> str:
     return "%" if number.endswith("%") else "x" if number.startswith("x") else "/" if "/" in number else "n"
 
@@ -334,6 +353,16 @@ def detect(claim: str, source: str, all_sources: str, context: str | None = None
     new_names = sorted(n for n in names(claim) if n not in lower_all)
     if new_names:
         changes.append(Change("name", ", ".join(new_names), "", f"{', '.join(new_names)} not in the source"))
+    cs_, ss_ = speakers(claim), speakers(source)
+    if cs_ and ss_ and not cs_ & ss_ and not cs_ & set(words(source)):
+        changes.append(
+            Change(
+                "attribution",
+                ", ".join(sorted(cs_)),
+                ", ".join(sorted(ss_)),
+                f"the source attributes this to {', '.join(sorted(ss_))}, not {', '.join(sorted(cs_))}",
+            )
+        )
     cneg, sneg = _markers(claim, NEGATIONS), _on_kept_content(source, claim, NEGATIONS)
     if bool(cneg) != bool(sneg):
         changes.append(

@@ -84,3 +84,18 @@ def test_word_diff_marks_deleted_and_inserted_words() -> None:
     assert ("delete", "7 to 4") in [(o.op, o.text) for o in ops]
     assert any(o.op == "insert" and "unanimously" in o.text for o in ops)
     assert " ".join(o.text for o in ops if o.op != "delete") == "The council unanimously voted on Tuesday."
+
+
+def test_statement_moved_to_another_speaker_is_an_attribution_change() -> None:
+    source = "Finance chair Miriam Okafor said the pipes would be replaced by 2029."
+    change = next(
+        c
+        for c in detect("Mayor Tom Hale said the pipes would be replaced by 2029.", source, source)
+        if c.type == "attribution"
+    )
+    assert "okafor" in change.source and "hale" in change.story
+
+
+def test_same_speaker_in_other_words_is_not_an_attribution_change() -> None:
+    source = "Finance chair Miriam Okafor said the pipes would be replaced by 2029."
+    assert "attribution" not in kinds("The pipes will be replaced by 2029, Okafor said.", source)
