@@ -340,15 +340,17 @@ def detect(claim: str, source: str, all_sources: str, context: str | None = None
     """
     changes: list[Change] = []
     cn, sn, an = numbers(claim), numbers(context or source), numbers(all_sources)
-    new_numbers = sorted(n for n in cn - sn if n not in an or sn)
-    if new_numbers and (sn - cn or any(n not in an for n in new_numbers)):
+    new_numbers = sorted(n for n in cn if n not in an and n not in sn)  # a figure no source gives
+    if new_numbers:
         unit = {_unit(n) for n in new_numbers}
         was = sorted(n for n in sn - cn if _unit(n) in unit) or sorted(sn - cn)
         changes.append(Change("number", ", ".join(new_numbers), ", ".join(was)))
-    cd = {w for w in words(claim) if w in MONTHS or w in WEEKDAYS}
-    sd = {w for w in words(source) if w in MONTHS or w in WEEKDAYS}
-    if cd - sd and sd:
-        changes.append(Change("date", ", ".join(sorted(cd - sd)), ", ".join(sorted(sd - cd))))
+    calendar = set(MONTHS) | set(WEEKDAYS)
+    all_words = set(words(all_sources)) | set(words(source))
+    cd = {w for w in words(claim) if w in calendar and w not in all_words}
+    sd = {w for w in words(context or source) if w in calendar} - set(words(claim))
+    if cd:
+        changes.append(Change("date", ", ".join(sorted(cd)), ", ".join(sorted(sd))))
     lower_all = all_sources.lower()
     new_names = sorted(n for n in names(claim) if n not in lower_all)
     if new_names:
