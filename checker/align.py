@@ -9,6 +9,8 @@ sentence). Both directions are kept: "claim is covered by the sentence" decides 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -71,36 +73,72 @@ def weighted_share(part: set[str], whole: set[str], idf: Callable[[str], float])
 
 
 def align(
-    claims: list[Claim], sources: list[SourceSentence], embedder: Embedder, idf: Callable[[str], float]
+    claims: list[Claim],
+    sources: list[SourceSentence],
+    embedder: Embedder,
+    idf: Callable[[str], float],
+    cache: SentenceVectors | None = None,
 ) -> Alignment:
     claim_terms = [set(terms(c.text)) for c in claims]
     source_terms = [set(terms(s.text)) for s in sources]
+    weights: dict[str, float] = {t: idf(t) for t in set().union(*claim_terms, *source_terms)}
+    weight = weights.__getitem__
     if claims and sources:
-        vectors = embedder.embed([c.text for c in claims] + [s.text for s in sources])
-        dense = np.clip(vectors[: len(claims)] @ vectors[len(claims) :].T, 0.0, 1.0)
+        claim_vecs = embedder.embed([c.text for c in claims])
+        source_vecs = (cache or SentenceVectors(embedder, 0)).embed([s.text for s in sources])
+        dense = np.clip(claim_vecs @ source_vecs.T, 0.0, 1.0)
     else:
         dense = np.zeros((len(claims), len(sources)), dtype=np.float32)
     claim_cover = np.array(
-        [[weighted_share(ct, st, idf) for st in source_terms] for ct in claim_terms], dtype=np.float32
+        [[weighted_share(ct, st, weight) for st in source_terms] for ct in claim_terms], dtype=np.float32
     ).reshape(len(claims), len(sources))
     source_cover = np.array(
-        [[weighted_share(st, ct, idf) for st in source_terms] for ct in claim_terms], dtype=np.float32
+        [[weighted_share(st, ct, weight) for st in source_terms] for ct in claim_terms], dtype=np.float32
     ).reshape(len(claims), len(sources))
-    anchors = np.array([[_anchored(c.text, s.text) for s in sources] for c in claims], dtype=np.float32).reshape(
-        len(claims), len(sources)
-    )
-    return Alignment(claims, sources, dense, claim_cover, source_cover, anchors, claim_terms, source_terms, idf)
+    source_phrases = [_phrases(s.text) for s in sources]
+    norm_sources = [_normal_quotes(s.text) for s in sources]
+    anchors = np.zeros((len(claims), len(sources)), dtype=np.float32)
+    for i, c in enumerate(claims):
+        phrases = _phrases(c.text)
+        quotes = [q for q in (_normal_quotes(q).strip(" ,.") for q in quotations(c.text)) if len(q.split()) >= 2]
+        for j in range(len(sources)):
+            if phrases & source_phrases[j] or any(q in norm_sources[j] for q in quotes):
+                anchors[i, j] = 1.0
+    return Alignment(claims, sources, dense, claim_cover, source_cover, anchors, claim_terms, source_terms, weight)
+
+
+class SentenceVectors:
+    """Embeddings of source sentences, remembered across checks (the same originals recur)."""
+
+    def __init__(self, embedder: Embedder, capacity: int = 20_000) -> None:
+        self.embedder = embedder
+        self.capacity = capacity
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = self.embedder.embed(missing) if missing else None
+        with self._lock:
+            known = dict(self._vectors)
+            if fresh is not None:
+                for t, v in zip(missing, fresh, strict=True):
+                    known[t] = v
+                    self._vectors[t] = v
+            out = np.vstack([known[t] for t in texts])
+            for t in texts:
+                if t in self._vectors:
+                    self._vectors.move_to_end(t)
+            while len(self._vectors) > self.capacity:
+                self._vectors.popitem(last=False)
+        return out
+
+
+def _normal_quotes(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u201c", '"').replace("\u201d", '"')).lower()
 
 
 def _phrases(text: str) -> set[tuple[str, ...]]:
     ws = [w.lower() for w in re.findall(r"[\w'\u2019]+", text)]
     return {tuple(ws[k : k + 3]) for k in range(len(ws) - 2) if sum(w not in STOPWORDS for w in ws[k : k + 3]) >= 2}
-
-
-def _anchored(claim: str, source: str) -> float:
-    """1.0 when the claim quotes the source verbatim or shares a three-word content phrase."""
-    norm_source = re.sub(r"\s+", " ", source.replace("\u201c", '"').replace("\u201d", '"')).lower()
-    for q in quotations(claim):
-        if len(q.split()) >= 2 and re.sub(r"\s+", " ", q).lower().strip(" ,.") in norm_source:
-            return 1.0
-    return 1.0 if _phrases(claim) & _phrases(source) else 0.0

@@ -250,7 +250,12 @@ def _norm(text: str) -> str:
 
 
 def quotations(text: str) -> list[str]:
-    return [m.group(1).strip(" ,.;:") for m in _QUOTE.finditer(text)]
+    """Quoted passages: curly quotes paired open-close, straight quotes only when balanced."""
+    found = [m.group(1) for m in re.finditer(r"\u201c([^\u201c\u201d]{3,400}?)\u201d", text)]
+    parts = text.split('"')
+    if len(parts) % 2 == 1:  # an even number of straight quotes
+        found += [p for p in parts[1::2] if 3 <= len(p) <= 400]
+    return [q.strip(" ,.;:") for q in found]
 
 
 def check_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
@@ -427,12 +432,12 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
     return out
 
 
-def dropped_denials(claim: str, sentences: Sequence[str]) -> list[tuple[int, Change]]:
+def dropped_denials(claim: str, sentences: Sequence[str], candidates: Sequence[int]) -> list[tuple[int, Change]]:
     """Source sentences that deny or negate what the claim asserts (the claim has no negation).
 
-    A source sentence qualifies when the clause after its negation ("denies reports that it had
-    asked for the rise to be postponed") shares at least two, and half, of its content terms
-    with the claim.
+    Only the claim's best-aligned sentences (``candidates``) are considered. One qualifies when
+    the clause after its negation ("denies reports that it had asked for the rise to be
+    postponed") has at least three content terms and shares at least 60% of them with the claim.
     """
     from retrieval.lexical import terms
 
@@ -440,7 +445,8 @@ def dropped_denials(claim: str, sentences: Sequence[str]) -> list[tuple[int, Cha
         return []
     claim_terms = set(terms(claim))
     out = []
-    for j, s in enumerate(sentences):
+    for j in candidates:
+        s = sentences[j]
         low = s.lower().split()
         for k, w in enumerate(low):
             word = w.strip(".,;:\"'\u201c\u201d")
@@ -448,7 +454,7 @@ def dropped_denials(claim: str, sentences: Sequence[str]) -> list[tuple[int, Cha
                 clause = re.split(r"[,;.]", " ".join(s.split()[k + 1 : k + 14]))[0]
                 negated = set(terms(clause))
                 shared = negated & claim_terms
-                if len(shared) >= 2 and len(shared) >= 0.5 * len(negated):
+                if len(negated) >= 3 and len(shared) >= 0.6 * len(negated):
                     out.append(
                         (
                             j,

@@ -15,9 +15,10 @@ newsworthy source sentences that no claim covers. Every quote comes from the sto
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
-from checker.align import Alignment, align, source_sentences, weighted_share
+from checker.align import Alignment, SentenceVectors, align, source_sentences, weighted_share
 from checker.changes import detect, dropped_denials, trimmed_quotes, word_diff
 from checker.claims import Claim, story_claims
 from checker.models import Analyzer, Change, Finding, Report, SourceSentence, StorySpan
@@ -52,6 +53,22 @@ class _Verdict:
     cover: float
 
 
+def _normal(text: str) -> str:
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'").replace("\u2018", "'")
+    return re.sub(r"\s+", " ", text).strip(" .,;:").lower()
+
+
+def _verbatim_source(claim: str, al: Alignment) -> int | None:
+    """The source sentence that contains the claim word for word (quotes and spacing aside)."""
+    needle = _normal(claim)
+    if len(needle.split()) < 3:
+        return None
+    for j, s in enumerate(al.sources):
+        if needle in _normal(s.text):
+            return j
+    return None
+
+
 def _groups(parts: list[_Verdict]) -> list[list[_Verdict]]:
     """Clauses of one sentence that make one finding.
 
@@ -80,6 +97,7 @@ class DiffEngine:
         self.finder = finder
         self.config = config or CheckConfig()
         self.align_embedder = align_embedder or finder.store.embedder
+        self.sentence_vectors = SentenceVectors(self.align_embedder)
 
     def check(self, story: str, *, url: str | None = None) -> Report:
         if not story.strip():
@@ -102,7 +120,7 @@ class DiffEngine:
         def weight(term: str) -> float:  # smoothed: in a small store every word still counts
             return 1.0 + min(index.idf(term), cap) if index.known(term) else 1.0 + cap
 
-        alignment = align(claims, sources, self.align_embedder, weight)
+        alignment = align(claims, sources, self.align_embedder, weight, self.sentence_vectors)
         all_text = "\n".join(a.text for a in articles)
         all_terms = set(terms(all_text))
         verdicts = [self._judge(i, alignment, all_text, all_terms) for i in range(len(claims))]
@@ -125,9 +143,12 @@ class DiffEngine:
         source_text = " ".join(al.sources[j].text for j in same_article)
         if sim < cfg.align_min and cover_any < cfg.synthesis_cover:
             return _Verdict(claim, "added", None, [], min(0.95, 0.6 + (cfg.align_min - sim)), cover)
+        verbatim = _verbatim_source(claim.text, al)
+        if verbatim is not None:
+            return _Verdict(claim, "supported", al.sources[verbatim], [], 0.99, 1.0)
         changes = detect(claim.text, source.text, all_text, context=source_text)
         changes += trimmed_quotes(claim.text, [al.sources[j].text for j in best])
-        denials = dropped_denials(claim.text, [x.text for x in al.sources])
+        denials = dropped_denials(claim.text, [x.text for x in al.sources], al.best_sources(i, 5))
         if denials:
             j_denial, change = denials[0]
             source = al.sources[j_denial]

@@ -159,7 +159,7 @@ _DATELINE = re.compile(
 )
 _LIST_ITEM = re.compile(r"\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
 _BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)")
-_GLUED = re.compile(r"(?<=[a-z\d%)])[.!?](?=[A-Z][a-z])")
+_GLUED = re.compile(r"(?<=[a-z\d%)])[.!?](?=[\"\u201c]?[A-Z][a-z])")
 
 
 @dataclass(frozen=True)

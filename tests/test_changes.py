@@ -75,7 +75,9 @@ def test_trimmed_quote_is_flagged() -> None:
 
 def test_dropped_denial_is_found_in_another_sentence() -> None:
     sources = ["The group met on Monday.", "The group denies that it asked for the vote to be postponed."]
-    [(j, change)] = dropped_denials("The group, which asked for the vote to be postponed, met on Monday.", sources)
+    [(j, change)] = dropped_denials(
+        "The group, which asked for the vote to be postponed, met on Monday.", sources, [0, 1]
+    )
     assert j == 1 and change.type == "negation" and "opposite" in change.describe()
 
 
