@@ -27,6 +27,7 @@ from retrieval.embeddings import Embedder
 from retrieval.errors import InputError
 from retrieval.lexical import terms
 from retrieval.search import OriginalFinder
+from retrieval.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +56,21 @@ class _Verdict:
 
 def _normal(text: str) -> str:
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'").replace("\u2018", "'")
-    return re.sub(r"\s+", " ", text).strip(" .,;:").lower()
+    return re.sub(r"\s+", " ", text).strip(" .,;:\"'").lower()
 
 
-def _verbatim_source(claim: str, al: Alignment) -> int | None:
-    """The source sentence that contains the claim word for word (quotes and spacing aside)."""
-    needle = _normal(claim)
-    if len(needle.split()) < 3:
-        return None
-    for j, s in enumerate(al.sources):
-        if needle in _normal(s.text):
-            return j
+def _verbatim_source(i: int, al: Alignment, articles: dict[str, str]) -> int | None:
+    """The source sentence of claim i when an original contains the claim word for word
+    (quotes and spacing aside), even if the original's sentences are cut differently. A claim
+    that quotation marks held together is also verbatim when each of its sentences is."""
+    text = al.claims[i].text
+    pieces = [_normal(text)] + [_normal(seg.text) for seg in split_sentences(text, keep_quotes=False)]
+    for article_id, article in articles.items():
+        whole = pieces[0] in article
+        parts = [p for p in pieces[1:] if len(p.split()) >= 3]
+        if (whole and len(pieces[0].split()) >= 3) or (len(pieces) > 2 and parts and all(p in article for p in parts)):
+            same = [j for j, s in enumerate(al.sources) if s.article.id == article_id]
+            return max(same, key=lambda j: float(al.claim_cover[i, j]), default=None)
     return None
 
 
@@ -122,13 +127,16 @@ class DiffEngine:
 
         alignment = align(claims, sources, self.align_embedder, weight, self.sentence_vectors)
         all_text = "\n".join(a.text for a in articles)
+        normal_articles = {a.id: _normal(a.text) for a in articles}
         all_terms = set(terms(all_text))
-        verdicts = [self._judge(i, alignment, all_text, all_terms) for i in range(len(claims))]
+        verdicts = [self._judge(i, alignment, all_text, all_terms, normal_articles) for i in range(len(claims))]
         findings = self._merge(verdicts, text)
         findings.extend(omissions(alignment, findings))
         return Report(text, url, result.matches, findings, Analyzer(notes=notes), result.message)
 
-    def _judge(self, i: int, al: Alignment, all_text: str, all_terms: set[str]) -> _Verdict:
+    def _judge(
+        self, i: int, al: Alignment, all_text: str, all_terms: set[str], normal_articles: dict[str, str]
+    ) -> _Verdict:
         cfg = self.config
         claim = al.claims[i]
         if not al.sources:
@@ -143,7 +151,7 @@ class DiffEngine:
         source_text = " ".join(al.sources[j].text for j in same_article)
         if sim < cfg.align_min and cover_any < cfg.synthesis_cover:
             return _Verdict(claim, "added", None, [], min(0.95, 0.6 + (cfg.align_min - sim)), cover)
-        verbatim = _verbatim_source(claim.text, al)
+        verbatim = _verbatim_source(i, al, normal_articles)
         if verbatim is not None:
             return _Verdict(claim, "supported", al.sources[verbatim], [], 0.99, 1.0)
         changes = detect(claim.text, source.text, all_text, context=source_text)

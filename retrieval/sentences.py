@@ -159,7 +159,7 @@ _DATELINE = re.compile(
 )
 _LIST_ITEM = re.compile(r"\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
 _BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)")
-_GLUED = re.compile(r"(?<=[a-z\d%)])[.!?](?=[\"\u201c]?[A-Z][a-z])")
+_GLUED = re.compile(r"(?:(?<=[a-z\d%)\"\u201d'\u2019])|(?<=[A-Z]{2}))[.!?](?=[\"\u201c\u201d]?(?:[A-Z][A-Za-z]|[AI]\s))")
 
 
 @dataclass(frozen=True)
@@ -171,11 +171,14 @@ class Segment:
     paragraph: int = 0
 
 
-def split_sentences(text: str) -> list[Segment]:
-    """Split ``text`` into sentences with offsets into ``text``."""
+def split_sentences(text: str, *, keep_quotes: bool = True) -> list[Segment]:
+    """Split ``text`` into sentences with offsets into ``text``.
+
+    With ``keep_quotes=False`` a quotation does not hold its sentences together.
+    """
     segments: list[Segment] = []
     for p_index, (p_start, p_end) in enumerate(_paragraphs(text)):
-        segments.extend(_split_paragraph(text, p_start, p_end, p_index))
+        segments.extend(_split_paragraph(text, p_start, p_end, p_index, keep_quotes))
     return segments
 
 
@@ -216,7 +219,7 @@ def _wraps(previous: str, line: str) -> bool:
     return line[:1].islower() or line[:1].isdigit() or last_word in _JOINERS or last in ",-\u2013\u2014"
 
 
-def _split_paragraph(text: str, start: int, end: int, p_index: int) -> list[Segment]:
+def _split_paragraph(text: str, start: int, end: int, p_index: int, keep_quotes: bool = True) -> list[Segment]:
     out: list[Segment] = []
     kind = "list_item" if _LIST_ITEM.match(text[start:end]) else "sentence"
     m = _DATELINE.match(text, start, end) if kind == "sentence" else None
@@ -224,7 +227,7 @@ def _split_paragraph(text: str, start: int, end: int, p_index: int) -> list[Segm
         d_end = start + len(text[start : m.end()].rstrip())
         out.append(Segment(start, d_end, text[start:d_end], "dateline", p_index))
         start = _skip_space(text, m.end(), end)
-    for s, e in _sentence_spans(text, start, end):
+    for s, e in _sentence_spans(text, start, end, keep_quotes):
         seg_kind = kind
         if kind == "sentence" and len(out) == 0 and e == end and text[e - 1] not in ".!?\"'\u201d\u2019)":
             seg_kind = "heading" if len(text[s:e].split()) <= 16 else "sentence"
@@ -238,8 +241,8 @@ def _skip_space(text: str, i: int, end: int) -> int:
     return i
 
 
-def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    cuts = [c for c in _candidate_cuts(text, start, end) if start < c < end]
+def _sentence_spans(text: str, start: int, end: int, keep_quotes: bool = True) -> list[tuple[int, int]]:
+    cuts = [c for c in _candidate_cuts(text, start, end, keep_quotes) if start < c < end]
     spans: list[tuple[int, int]] = []
     s = start
     for c in cuts:
@@ -257,7 +260,7 @@ def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _candidate_cuts(text: str, start: int, end: int) -> list[int]:
+def _candidate_cuts(text: str, start: int, end: int, keep_quotes: bool = True) -> list[int]:
     """Offsets where a new sentence starts, outside multi-sentence quotations."""
     cuts: set[int] = set()
     for m in _BOUNDARY.finditer(text, start, end):
@@ -268,7 +271,7 @@ def _candidate_cuts(text: str, start: int, end: int) -> list[int]:
             cuts.add(m.end())
     marker = _LIST_ITEM.match(text, start, end)
     floor = marker.end() if marker else start  # "1. Ten new buses" is one item, not "1." + ...
-    return [c for c in sorted(cuts) if c > floor and not _inside_quote(text, start, c)]
+    return [c for c in sorted(cuts) if c > floor and not (keep_quotes and _inside_quote(text, start, c, end))]
 
 
 def _is_boundary(text: str, p_start: int, p_end: int, end: int) -> bool:
@@ -308,13 +311,44 @@ def _ends_acronym(text: str, dot: int) -> bool:
     return bool(re.fullmatch(r"(?:[A-Z]\.)+[A-Z]", _word_before(text, dot, 0)))
 
 
-def _inside_quote(text: str, start: int, cut: int) -> bool:
-    """Is ``cut`` inside an open quotation (curly or straight double quotes)?"""
-    piece = text[start:cut]
-    curly_open = sum(piece.count(q) for q in OPEN_QUOTES) - sum(piece.count(q) for q in CLOSE_QUOTES)
-    straight = piece.count('"') % 2 == 1
-    if not (curly_open > 0 or straight):
+def _quote_marks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(position, +1 opening / -1 closing) of every double quote; straight quotes are told
+    apart by their neighbours (an opening one follows a space, a closing one precedes one)."""
+    marks: list[tuple[int, int]] = []
+    depth = 0
+    for p in range(start, end):
+        ch = text[p]
+        if ch in OPEN_QUOTES:
+            step = 1
+        elif ch in CLOSE_QUOTES:
+            step = -1
+        elif ch == '"':
+            before = text[p - 1] if p > start else " "
+            after = text[p + 1] if p + 1 < end else " "
+            if before.isspace() or before in "([{:\u2014\u2013-":
+                step = 1
+            elif after.isspace() or after in ".,;:!?)]}":
+                step = -1
+            else:
+                step = -1 if depth > 0 else 1
+        else:
+            continue
+        depth = max(0, depth + step)
+        marks.append((p, step))
+    return marks
+
+
+def _inside_quote(text: str, start: int, cut: int, end: int) -> bool:
+    """Is ``cut`` inside a quotation that opens before it and closes after it, in this paragraph?
+
+    An opening quote that never closes (a quotation cut short) holds nothing together.
+    """
+    marks = _quote_marks(text, start, end)
+    depth = 0
+    for p, step in marks:
+        if p >= cut:
+            break
+        depth = max(0, depth + step)
+    if depth == 0:
         return False
-    # an unbalanced quote must not swallow the rest of a long paragraph
-    opener = max(piece.rfind('"'), max(piece.rfind(q) for q in OPEN_QUOTES))
-    return cut - (start + opener) < 1200
+    return any(step < 0 for p, step in marks if p >= cut)
