@@ -159,7 +159,9 @@ _DATELINE = re.compile(
 )
 _LIST_ITEM = re.compile(r"\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
 _BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)")
-_GLUED = re.compile(r"(?:(?<=[a-z\d%)\"\u201d'\u2019])|(?<=[A-Z]{2}))[.!?](?=[\"\u201c\u201d]?(?:[A-Z][A-Za-z]|[AI]\s))")
+_GLUED = re.compile(
+    r"(?:(?<=[a-z\d%)\"\u201d'\u2019])|(?<=[A-Z]{2}))[.!?](?=[\"\u201c\u201d]?(?:[A-Z][A-Za-z]|[AI]\s))"
+)
 
 
 @dataclass(frozen=True)
