@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -216,8 +216,11 @@ class OriginalFinder:
         best = considered[0]
         others = [candidates[j] for j in order if j not in chosen]
         runner_up = others[0] if others else None
-        strongest = float(evidence[:, order[0]].max())
-        verdict = self._verdict(best, runner_up, strongest)
+        solid = self._solid(chosen, evidence, explained)
+        joint = evidence[:, solid].max(axis=1)  # each sentence explained by its best solid source
+        strongest = float(joint.max())
+        combined = replace(best, score=round(float(w @ joint), 4))
+        verdict = self._verdict(combined, runner_up, strongest)
         if verdict:
             return SearchResult(
                 [],
@@ -227,6 +230,18 @@ class OriginalFinder:
             )
         matches = sorted((candidates[j] for j in chosen), key=lambda c: -c.score)
         return SearchResult(matches, considered, f"{len(matches)} original(s) found")
+
+    def _solid(self, chosen: list[int], evidence: np.ndarray, explained: np.ndarray) -> list[int]:
+        """The first original, and further ones that each explain at least two story sentences
+        the others do not, one of them closely: together they vouch for the whole story."""
+        solid = [chosen[0]]
+        covered = explained[:, chosen[0]].copy()
+        for j in chosen[1:]:
+            new = explained[:, j] & ~covered
+            if int(new.sum()) >= 2 and bool((new & (evidence[:, j] >= self.config.strong_evidence)).any()):
+                solid.append(j)
+                covered |= explained[:, j]
+        return solid
 
     def _verdict(self, best: Candidate, runner_up: Candidate | None, strongest: float) -> str:
         """Why the best candidate is not an original ('' when it is)."""
