@@ -175,7 +175,7 @@ class Kit:
         import chromadb
         from chromadb.config import Settings
 
-        from retrieval.embeddings import MiniLMEmbedder, make_embedder
+        from retrieval.embeddings import make_embedder
         from retrieval.tokens import get_encoding
 
         settings = Settings(anonymized_telemetry=False)
@@ -185,7 +185,9 @@ class Kit:
             else chromadb.EphemeralClient(settings=settings)
         )
         self.embedder = make_embedder("wordllama")
-        self.aligner = MiniLMEmbedder()
+        from checker.engine import default_aligner
+
+        self.aligner = default_aligner()
         self.encoding = get_encoding()
 
     def store(self, drafts: list[ArticleDraft]) -> Any:

@@ -68,10 +68,9 @@ def finder(store: SourceStore) -> OriginalFinder:
 
 def diff_engine(store: SourceStore) -> Any:
     """The offline diff engine; claims are aligned with MiniLM, which judges sentence meaning best."""
-    from checker.engine import DiffEngine
-    from retrieval.embeddings import MiniLMEmbedder
+    from checker.engine import DiffEngine, default_aligner
 
-    return DiffEngine(finder(store), align_embedder=MiniLMEmbedder())
+    return DiffEngine(finder(store), align_embedder=default_aligner())
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:

@@ -24,6 +24,8 @@ from retrieval.lexical import STOPWORDS, terms
 from retrieval.models import StoredArticle
 from retrieval.sentences import split_sentences
 
+MIN_SHARED = 0.15  # share of content a claim and a source sentence must have in common to be compared
+
 
 def source_sentences(articles: Sequence[StoredArticle]) -> list[SourceSentence]:
     """Every sentence of every original, with offsets into the stored text and our own ids."""
@@ -83,18 +85,23 @@ def align(
     source_terms = [set(terms(s.text)) for s in sources]
     weights: dict[str, float] = {t: idf(t) for t in set().union(*claim_terms, *source_terms)}
     weight = weights.__getitem__
-    if claims and sources:
-        claim_vecs = embedder.embed([c.text for c in claims])
-        source_vecs = (cache or SentenceVectors(embedder, 0)).embed([s.text for s in sources])
-        dense = np.clip(claim_vecs @ source_vecs.T, 0.0, 1.0)
-    else:
-        dense = np.zeros((len(claims), len(sources)), dtype=np.float32)
     claim_cover = np.array(
         [[weighted_share(ct, st, weight) for st in source_terms] for ct in claim_terms], dtype=np.float32
     ).reshape(len(claims), len(sources))
     source_cover = np.array(
         [[weighted_share(st, ct, weight) for st in source_terms] for ct in claim_terms], dtype=np.float32
     ).reshape(len(claims), len(sources))
+    dense = np.zeros((len(claims), len(sources)), dtype=np.float32)
+    if claims and sources:
+        # A source sentence that shares (almost) no content with any claim cannot be aligned
+        # with one, and is left out of the embedding work: its similarity stays 0.
+        related = [
+            j for j in range(len(sources)) if max(claim_cover[:, j].max(), source_cover[:, j].max()) >= MIN_SHARED
+        ]
+        claim_vecs = embedder.embed([c.text for c in claims])
+        if related:
+            source_vecs = (cache or SentenceVectors(embedder, 0)).embed([sources[j].text for j in related])
+            dense[:, related] = np.clip(claim_vecs @ source_vecs.T, 0.0, 1.0)
     source_phrases = [_phrases(s.text) for s in sources]
     norm_sources = [_normal_quotes(s.text) for s in sources]
     anchors = np.zeros((len(claims), len(sources)), dtype=np.float32)

@@ -34,6 +34,16 @@ log = logging.getLogger(__name__)
 MAX_STORY_CHARS = 40_000  # about 6,500 words; longer pastes are cut, with a notice in the report
 
 
+ALIGN_MAX_TOKENS = 128  # claims and sentences are short; a longer one is cut for alignment only
+
+
+def default_aligner() -> Embedder:
+    """MiniLM, the better judge of single-sentence paraphrase, sized for sentences."""
+    from retrieval.embeddings import MiniLMEmbedder
+
+    return MiniLMEmbedder(max_length=ALIGN_MAX_TOKENS)
+
+
 @dataclass(frozen=True)
 class CheckConfig:
     align_min: float = 0.42  # below: no source sentence corresponds to the claim
