@@ -47,7 +47,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, median, peak_rss_mb, percentile, read_jsonl, shared_path, table
+from benchmarks.common import REPO, bbc_drafts, median, peak_rss_mb, percentile, read_jsonl, shared_path, table
 from benchmarks.reword import reword
 from retrieval.models import ArticleDraft
 
@@ -606,20 +606,6 @@ def explain_faithbench(r: dict[str, Any]) -> str:
 
 
 # ---- bbc ------------------------------------------------------------------------------------
-
-
-def bbc_drafts(records: list[dict]) -> list[ArticleDraft]:
-    return [
-        ArticleDraft(
-            title=r["title"],
-            text=r["text"],
-            id=r["id"],
-            source="BBC News",
-            extra={"category": r["category"]},
-            origin=r["id"],
-        )
-        for r in records
-    ]
 
 
 def spaced(summary: str, sentences: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:

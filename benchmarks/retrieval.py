@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections import defaultdict
 
-from benchmarks.common import median, peak_rss_mb, percentile, read_jsonl, shared_path, table
+from benchmarks.common import bbc_drafts, median, peak_rss_mb, percentile, read_jsonl, shared_path, table
 from benchmarks.reword import reword
 from retrieval.models import ArticleDraft
 
@@ -71,17 +71,7 @@ def corpus() -> tuple[list[ArticleDraft], list[dict], list[dict]]:
     bbc = list(read_jsonl(shared_path("data", "bbc_news.jsonl")))
     held = [r for i, r in enumerate(bbc) if i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1]
     kept = [r for i, r in enumerate(bbc) if i % HOLD_OUT_EVERY != HOLD_OUT_EVERY - 1]
-    drafts = [
-        ArticleDraft(
-            title=r["title"],
-            text=r["text"],
-            id=r["id"],
-            source="BBC News",
-            extra={"category": r["category"]},
-            origin=r["id"],
-        )
-        for r in kept
-    ]
+    drafts = bbc_drafts(kept)
     seen: set[str] = set()
     for name, field in (("summedits_news.jsonl", "doc"), ("faithbench.jsonl", "source")):
         for r in read_jsonl(shared_path("data", name)):
