@@ -19,7 +19,7 @@ import click
 from bot import wiring
 from bot.settings import Settings, load_settings
 from retrieval.errors import ConfigError, FactDiffError, InputError, ModelFileError, StoreError
-from retrieval.ingest import IngestRequest, estimate_total, ingest, iter_items
+from retrieval.ingest import IngestRequest, estimate_total, fetch_article, ingest, is_url, iter_items
 from retrieval.models import ArticleInfo, IngestOutcome, SearchResult
 
 MAX_STORY_CHARS = 1_500_000
@@ -284,13 +284,9 @@ def search_cmd(ctx: Context, story: str | None, fmt: str, top: int) -> None:
 
 def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None]:
     """The story text (and its URL when the argument is a link to an article)."""
-    if source and source.lower().startswith(("http://", "https://")):
-        from retrieval.extract import extract_article
-        from retrieval.fetch import fetch
-
-        page = fetch(source, wiring.fetch_policy(ctx.settings))
-        article = extract_article(page.body, url=page.url, origin=source)
-        return article.text, page.url
+    if source and is_url(source):
+        article, final_url = fetch_article(source, wiring.fetch_policy(ctx.settings))
+        return article.text, final_url
     return read_story(source), None
 
 

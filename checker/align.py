@@ -13,6 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -61,10 +62,13 @@ class Alignment:
         pool: set[str] = set().union(*(self.source_terms[j] for j in js)) if js else set()
         return weighted_share(self.claim_terms[i], pool, self.idf)
 
+    @cached_property
+    def story_terms(self) -> set[str]:
+        return set().union(*self.claim_terms)
+
     def story_cover_of_source(self, j: int) -> float:
         """Weighted share of source sentence j's terms found anywhere in the story."""
-        pool: set[str] = set().union(*self.claim_terms) if self.claim_terms else set()
-        return weighted_share(self.source_terms[j], pool, self.idf)
+        return weighted_share(self.source_terms[j], self.story_terms, self.idf)
 
 
 def weighted_share(part: set[str], whole: set[str], idf: Callable[[str], float]) -> float:

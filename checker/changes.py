@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from checker.models import Change, DiffOp
+from retrieval.lexical import terms
 
 _WORD = re.compile(r"[\w'\u2019%$.,-]+|[^\w\s]", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])[$\u00a3\u20ac]?\d+(?:[.,]\d+)*(?:%|bn|m|k)?(?![\w])")
@@ -320,8 +321,6 @@ def _unit(number: str) -> str:
 def _on_kept_content(source: str, claim: str, vocab: set[str]) -> set[str]:
     """Markers (hedges, negations) of the source that govern words the claim kept, not a
     part of the sentence the claim left out."""
-    from retrieval.lexical import terms
-
     kept = set(terms(claim))
     ws = source.split()
     low = [w.lower().strip(".,;:\"'\u201c\u201d") for w in ws]
@@ -409,8 +408,6 @@ def detect(claim: str, source: str, all_sources: str, context: str | None = None
 
 def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
     """Verbatim quotes that stop short of the source's quote where it goes on with content."""
-    from retrieval.lexical import terms
-
     out = []
     for q in quotations(claim):
         nq = _norm(q).strip(" ,.;:")
@@ -439,8 +436,6 @@ def dropped_denials(claim: str, sentences: Sequence[str], candidates: Sequence[i
     the clause after its negation ("denies reports that it had asked for the rise to be
     postponed") has at least three content terms and shares at least 60% of them with the claim.
     """
-    from retrieval.lexical import terms
-
     if _markers(claim, NEGATIONS):
         return []
     claim_terms = set(terms(claim))

@@ -126,7 +126,8 @@ class DiffEngine:
         result = self.finder.find(text)
         if not result.matches:
             return Report(text, url, [], [], Analyzer(notes=notes), result.message)
-        articles = [self.finder.store.get(c.info.id) for c in result.matches]
+        stored = self.finder.store.get_many([c.info.id for c in result.matches])
+        articles = [stored[c.info.id] for c in result.matches if c.info.id in stored]
         claims = [c for c in story_claims(text) if len(c.text.split()) >= 3 or c.segment_kind == "sentence"]
         sources = source_sentences(articles)
         index = self.finder.lexical_index()

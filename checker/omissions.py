@@ -84,8 +84,7 @@ def omissions(al: Alignment, findings: list[Finding], limit: int = 8) -> list[Fi
     for j, s in enumerate(al.sources):
         if s.kind in ("dateline", "heading") or s.id in cited:
             continue
-        coverage = 0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j] if len(al.claims) else None
-        best = float(coverage.max()) if coverage is not None and coverage.size else 0.0
+        best = float((0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j]).max(initial=0.0))
         if best >= COVERED or al.story_cover_of_source(j) >= STORY_COVERED:
             continue
         rank = newsworthiness(s.text)

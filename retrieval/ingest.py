@@ -94,13 +94,19 @@ def _from_jsonl(path: Path) -> Iterator[Item]:
         yield IngestOutcome(str(path), "failed", error=str(exc))
 
 
-def _from_url(url: str, policy: Any, client: Any) -> Item:
+def fetch_article(url: str, policy: Any, client: Any = None) -> tuple[ArticleDraft, str]:
+    """Download a page and extract its article; also the URL the page was finally fetched from
+    (the draft's ``url`` is the page's canonical URL when it declares one)."""
     from retrieval.extract import extract_article
     from retrieval.fetch import fetch
 
+    page = fetch(url, policy, client=client)
+    return extract_article(page.body, url=page.url, origin=url), page.url
+
+
+def _from_url(url: str, policy: Any, client: Any) -> Item:
     try:
-        page = fetch(url, policy, client=client)
-        return extract_article(page.body, url=page.url, origin=url)
+        return fetch_article(url, policy, client)[0]
     except FactDiffError as exc:
         msg = str(exc)
         return IngestOutcome(url, "failed", error=msg if url in msg else f"{url}: {msg}")

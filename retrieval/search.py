@@ -83,9 +83,9 @@ class OriginalFinder:
 
     def find(self, story: str) -> SearchResult:
         query = self._query(story)
-        if self.store.count() == 0:
-            return SearchResult([], [], "the source store is empty: add primary sources with 'factdiff ingest'")
         index = self.lexical_index()
+        if len(index) == 0:
+            return SearchResult([], [], "the source store is empty: add primary sources with 'factdiff ingest'")
         vectors = self.store.embedder.embed(query.texts)
         hits = self.store.query_chunks(vectors, self.config.dense_k)
         lexical = dict(index.search(" ".join(query.texts), self.config.lexical_k))
