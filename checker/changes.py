@@ -280,18 +280,27 @@ def check_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
     return changes
 
 
-def closest_wording(quote: str, sources: Sequence[str]) -> str:
-    """The source passage (same length in words) most like the quote."""
-    qw = quote.split()
-    best, best_ratio = "", 0.0
+def closest_wording(quote: str, sources: Sequence[str], shortlist: int = 8) -> str:
+    """The source passage (same length in words, give or take two) most like the quote.
+
+    Windows are shortlisted by a word-level comparison (cheap), then the shortlist is
+    ranked character by character, which also credits inflected and misspelt words."""
+    n = len(quote.split())
+    quote_words = _norm(quote).split()
+    by_words = difflib.SequenceMatcher(None, autojunk=False)
+    by_words.set_seq2(quote_words)  # the fixed side: SequenceMatcher indexes seq2 once
+    windows: list[tuple[float, int, str]] = []
     for s in sources:
         sw = s.split()
-        n = len(qw)
         for k in range(0, max(1, len(sw) - n + 1)):
             window = " ".join(sw[k : k + n + 2])
-            r = difflib.SequenceMatcher(None, _norm(quote), _norm(window)).ratio()
-            if r > best_ratio:
-                best, best_ratio = window, r
+            by_words.set_seq1(_norm(window).split())
+            windows.append((by_words.ratio(), -len(windows), window))
+    best, best_ratio = "", 0.0
+    for _, _, window in sorted(windows, reverse=True)[:shortlist]:
+        r = difflib.SequenceMatcher(None, _norm(quote), _norm(window)).ratio()
+        if r > best_ratio:
+            best, best_ratio = window, r
     return best.strip(" ,;:") if best_ratio >= 0.5 else ""
 
 

@@ -157,10 +157,11 @@ _DATELINE = re.compile(
     )""",
     re.VERBOSE,
 )
+_QUOTE_CHARS = re.compile(r"[\"\u201c\u201d]")
 _LIST_ITEM = re.compile(r"\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
 _BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)")
 _GLUED = re.compile(
-    r"(?:(?<=[a-z\d%)\"\u201d'\u2019])|(?<=[A-Z]{2}))[.!?](?=[\"\u201c\u201d]?(?:[A-Z][A-Za-z]|[AI]\s))"
+    r"(?:(?<=[a-z\d%)\"\u201d'\u2019!?])|(?<=[A-Z]{2})|(?<=\.\.))[.!?]([\"\u201c\u201d]{0,2})(?=[A-Z][A-Za-z\d&'\u2019]|[AI]\s)"
 )
 
 
@@ -268,12 +269,25 @@ def _candidate_cuts(text: str, start: int, end: int, keep_quotes: bool = True) -
     for m in _BOUNDARY.finditer(text, start, end):
         if _is_boundary(text, m.start(), m.end(), end):
             cuts.add(m.end())
+    # Sentences glued without a space ("...in 2003.Keys said") come from pasted extracts; a
+    # quotation opened before the glue point was cut short there, so it holds nothing together.
+    glued: set[int] = set()
+    last = start
     for m in _GLUED.finditer(text, start, end):
-        if not _is_abbreviation(text, m.start(), start):
-            cuts.add(m.end())
+        if _is_abbreviation(text, m.start(), start):
+            continue
+        cut = m.start() + 1
+        if m.group(1) and len(_QUOTE_CHARS.findall(text, last, m.start())) % 2 == 1:
+            cut += 1  # a quotation left open in the sentence before closes with the first mark after the dot
+        glued.add(cut)
+        last = cut
     marker = _LIST_ITEM.match(text, start, end)
     floor = marker.end() if marker else start  # "1. Ten new buses" is one item, not "1." + ...
-    return [c for c in sorted(cuts) if c > floor and not (keep_quotes and _inside_quote(text, start, c, end))]
+    return [
+        c
+        for c in sorted(cuts | glued)
+        if c > floor and (c in glued or not (keep_quotes and _inside_quote(text, start, c, end)))
+    ]
 
 
 def _is_boundary(text: str, p_start: int, p_end: int, end: int) -> bool:

@@ -356,6 +356,37 @@ def test_glued_split_does_not_cut_inside_a_decimal() -> None:
     ]
 
 
+def test_glued_quotation_cut_short_does_not_hold_the_next_sentences() -> None:
+    text = 'The mayor said: "Nothing matters more than the harbour.The vote was 7 to 4.Reyes called it "a mistake".'
+
+    assert texts(text) == [
+        'The mayor said: "Nothing matters more than the harbour.',
+        "The vote was 7 to 4.",
+        'Reyes called it "a mistake".',
+    ]
+
+
+def test_glued_closing_quote_stays_with_its_sentence() -> None:
+    text = 'She said: "We will appeal."The court sits on Monday.'
+
+    assert texts(text) == ['She said: "We will appeal."', "The court sits on Monday."]
+
+
+def test_glued_sentences_starting_with_a_digit_name_or_apostrophe_are_split() -> None:
+    text = "Shares fell on Monday.G20 ministers met.I'd expect more.O'Neill disagreed."
+
+    assert texts(text) == ["Shares fell on Monday.", "G20 ministers met.", "I'd expect more.", "O'Neill disagreed."]
+
+
+def test_glue_after_an_ellipsis_or_repeated_marks_is_split() -> None:
+    assert texts("We failed to agree ...Talks resume today.Really??Yes.") == [
+        "We failed to agree ...",
+        "Talks resume today.",
+        "Really??",
+        "Yes.",
+    ]
+
+
 # --- other sentence ends -------------------------------------------------------------------
 
 
