@@ -171,7 +171,7 @@ def progress(name: str, done: int, total: int, t0: float) -> None:
 class Kit:
     """One Chroma client, the store's embedder (WordLlama) and the alignment embedder (MiniLM)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, llm: bool = False) -> None:
         import chromadb
         from chromadb.config import Settings
 
@@ -189,6 +189,12 @@ class Kit:
 
         self.aligner = default_aligner()
         self.encoding = get_encoding()
+        self.judge = None
+        if llm:  # the newsroom's own model, from the same settings as `factdiff check`
+            from bot import wiring
+            from bot.settings import load_settings
+
+            self.judge = wiring.llm_judge(load_settings())
 
     def store(self, drafts: list[ArticleDraft]) -> Any:
         from retrieval.ingest import ingest
@@ -204,20 +210,51 @@ class Kit:
         from checker.engine import DiffEngine
         from retrieval.search import OriginalFinder
 
-        return DiffEngine(OriginalFinder(store), align_embedder=self.aligner)
+        return DiffEngine(OriginalFinder(store), align_embedder=self.aligner, judge=self.judge)
 
     def drop(self, store: Any) -> None:
         for name in (store.articles.name, store.chunks.name):
             self.client.delete_collection(name)
 
 
+#: With --llm: what the LLM judge did over a section (summed from every report's analyzer).
+LLM_TALLY: Counter[str] = Counter()
+
+
 def check(engine: Any, text: str, where: str) -> Any | None:
     """The engine's report, or None when it fails on this input (logged and counted)."""
     try:
-        return engine.check(text)
+        report = engine.check(text)
     except Exception as exc:  # a crash on one row must not lose an hour-long run; it is counted
         log.error("check failed on %s: %s: %s", where, type(exc).__name__, exc)
         return None
+    tally_llm(report)
+    return report
+
+
+def tally_llm(report: Any) -> None:
+    a = report.analyzer
+    if a.model is None:
+        return
+    LLM_TALLY["checks"] += 1
+    LLM_TALLY["offline_fallbacks"] += a.name != "factdiff-llm" and bool(a.requests)
+    LLM_TALLY["notes_with_failures"] += any("failed" in n for n in a.notes)
+    LLM_TALLY["requests"] += a.requests or 0
+    LLM_TALLY["prompt_tokens"] += a.prompt_tokens or 0
+    LLM_TALLY["completion_tokens"] += a.completion_tokens or 0
+    LLM_TALLY["cost_micro_usd"] += round((a.cost_usd or 0.0) * 1_000_000)
+
+
+def llm_line(r: dict[str, Any]) -> str:
+    t = r.get("llm")
+    if not t:
+        return ""
+    return (
+        f" LLM judge ({t['model']}, prompts {t['prompt_version']}): {t.get('checks', 0)} checks, "
+        f"{t.get('requests', 0)} requests, {t.get('prompt_tokens', 0):,} prompt + "
+        f"{t.get('completion_tokens', 0):,} completion tokens, about ${t.get('cost_micro_usd', 0) / 1e6:.2f}; "
+        f"{t.get('notes_with_failures', 0)} checks fell back (in part) to the offline verdicts."
+    )
 
 
 # ---- seed ---------------------------------------------------------------------------------
@@ -905,10 +942,17 @@ REPORTS = {
 
 def run_section(name: str, a: argparse.Namespace) -> dict[str, Any]:
     if name == "speed":
-        return run_speed(a)
-    kit = Kit()
-    runner = {"seed": run_seed, "summedits": run_summedits, "faithbench": run_faithbench, "bbc": run_bbc}[name]
-    return runner(kit, a)
+        result = run_speed(a)
+    else:
+        kit = Kit(llm=a.llm)
+        runner = {"seed": run_seed, "summedits": run_summedits, "faithbench": run_faithbench, "bbc": run_bbc}[name]
+        result = runner(kit, a)
+        if kit.judge is not None:
+            result["llm"] = dict(LLM_TALLY) | {
+                "model": kit.judge.config.model,
+                "prompt_version": kit.judge.prompt_version,
+            }
+    return result
 
 
 def child(name: str, a: argparse.Namespace) -> dict[str, Any]:
@@ -917,6 +961,8 @@ def child(name: str, a: argparse.Namespace) -> dict[str, Any]:
         cmd += ["--limit", str(a.limit)]
     if a.store_limit:
         cmd += ["--store-limit", str(a.store_limit)]
+    if a.llm:
+        cmd.append("--llm")
     t = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode:
@@ -933,12 +979,23 @@ def main() -> None:
     ap.add_argument("--stories", type=int, default=24, help="speed: number of timed stories (default 24)")
     ap.add_argument("--store-limit", type=int, help="speed: store only N evenly spaced BBC articles (default: all)")
     ap.add_argument("--json", help="also write the raw results (every checked row) here")
+    ap.add_argument(
+        "--llm",
+        action="store_true",
+        help="judge with the LLM configured as for `factdiff check` (OPENAI_API_KEY / OPENAI_BASE_URL, "
+        "FACTDIFF_LLM_MODEL); the speed section stays offline",
+    )
     ap.add_argument("--section", help=argparse.SUPPRESS)
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if a.section:
         print(json.dumps(run_section(a.section, a)))
         return
+    if a.llm:
+        from bot.settings import load_settings
+
+        if not load_settings().openai_configured:
+            ap.error("--llm needs OPENAI_API_KEY or OPENAI_BASE_URL (and FACTDIFF_LLM_MODEL for another model)")
     names = [n.strip() for n in a.only.split(",") if n.strip()]
     unknown = sorted(set(names) - set(SECTIONS))
     if unknown:
@@ -954,7 +1011,8 @@ def main() -> None:
         render, explain = REPORTS[name]
         print(f"## {TITLES[name]}\n")
         print(render(results[name]))
-        print(f"\n{explain(results[name])} (Wall time of this part: {results[name]['wall_s']:.0f} s.)\n")
+        wall = f"(Wall time of this part: {results[name]['wall_s']:.0f} s.)"
+        print(f"\n{explain(results[name])}{llm_line(results[name])} {wall}\n")
 
 
 if __name__ == "__main__":

@@ -294,20 +294,23 @@ def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None
 @click.argument("story", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--color/--no-color", default=None, help="Highlight changed words (default: when on a terminal).")
+@click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
 @pass_ctx
-def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None) -> None:
+def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_llm: bool) -> None:
     """Check a story (FILE, URL, or '-'/nothing for stdin) against its stored originals.
 
     Lists reworded claims (with what changed), added claims and omitted source facts, each
-    with the verbatim source sentence, title, date and link. Exit code 1 when no original
-    is found.
+    with the verbatim source sentence, title, date and link. With OPENAI_API_KEY (or
+    OPENAI_BASE_URL) set, an LLM judges the offline engine's candidates; --no-llm skips it.
+    Exit code 1 when no original is found.
     """
     from checker.models import report_to_json
     from checker.render import render_markdown, render_text
 
     try:
+        judge = None if no_llm else wiring.llm_judge(ctx.settings)
         text, url = read_story_or_url(story, ctx)
-        report = wiring.diff_engine(ctx.store).check(text, url=url)
+        report = wiring.diff_engine(ctx.store, judge).check(text, url=url)
     except FactDiffError as exc:
         fail(exc)
     if fmt == "json":
@@ -322,13 +325,15 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None) -> 
 
 @main.command("demo")
 @click.option("--color/--no-color", default=None, help="Highlight changed words (default: when on a terminal).")
+@click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
 @pass_ctx
-def demo_cmd(ctx: Context, color: bool | None) -> None:
+def demo_cmd(ctx: Context, color: bool | None, no_llm: bool) -> None:
     """Check an invented rewrite against its invented sources, in a temporary store."""
     from bot.demo import run_demo
 
     try:
-        run_demo(ctx.settings, click.echo, color=sys.stdout.isatty() if color is None else color)
+        judge = None if no_llm else wiring.llm_judge(ctx.settings)
+        run_demo(ctx.settings, click.echo, color=sys.stdout.isatty() if color is None else color, judge=judge)
     except FactDiffError as exc:
         fail(exc)
 

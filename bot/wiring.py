@@ -66,11 +66,34 @@ def finder(store: SourceStore) -> OriginalFinder:
     return OriginalFinder(store)
 
 
-def diff_engine(store: SourceStore) -> Any:
-    """The offline diff engine; claims are aligned with MiniLM, which judges sentence meaning best."""
+def llm_judge(settings: Settings) -> Any:
+    """The LLM judge when an API key or an OpenAI-compatible endpoint is configured, else None.
+    Its prompt files are loaded and validated here, at start-up."""
+    if not settings.openai_configured:
+        return None
+    from checker.judge import LLMJudge
+    from checker.llm import LLMConfig
+
+    config = LLMConfig(
+        model=settings.llm_model,
+        timeout=settings.llm_timeout,
+        max_attempts=settings.llm_max_attempts,
+        concurrency=settings.llm_concurrency,
+        max_prompt_tokens=settings.llm_max_prompt_tokens,
+        max_completion_tokens=settings.llm_max_completion_tokens,
+        price_input=settings.llm_price_input,
+        price_output=settings.llm_price_output,
+    )
+    encoding = get_encoding(settings.tokenizer or encoding_name_for_model(settings.llm_model))
+    return LLMJudge(openai_client(settings), config, prompts_dir=settings.prompts_dir, encoding=encoding)
+
+
+def diff_engine(store: SourceStore, judge: Any = None) -> Any:
+    """The diff engine: claims aligned with MiniLM (the best judge of sentence meaning here),
+    verdicts from the offline engine, refined by the LLM judge when one is given."""
     from checker.engine import DiffEngine, default_aligner
 
-    return DiffEngine(finder(store), align_embedder=default_aligner())
+    return DiffEngine(finder(store), align_embedder=default_aligner(), judge=judge)
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:

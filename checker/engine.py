@@ -19,10 +19,11 @@ import re
 from dataclasses import dataclass
 
 from checker.align import Alignment, SentenceVectors, align, source_sentences, weighted_share
+from checker.analysis import Analysis, Judge, Verdict
 from checker.changes import detect, dropped_denials, trimmed_quotes, word_diff
-from checker.claims import Claim, story_claims
-from checker.models import Analyzer, Change, Finding, Report, SourceSentence, StorySpan
-from checker.omissions import omissions
+from checker.claims import story_claims
+from checker.models import Analyzer, Change, Finding, Report, StorySpan
+from checker.omissions import omission_candidates, omission_finding
 from retrieval.embeddings import Embedder
 from retrieval.errors import InputError
 from retrieval.lexical import terms
@@ -52,16 +53,7 @@ class CheckConfig:
     wording_cover: float = 0.35  # aligned, no named change, covered less than this: reworded (wording)
     support_sim: float = 0.55  # ... unless this close in meaning: a faithful paraphrase
     max_story_chars: int = MAX_STORY_CHARS
-
-
-@dataclass
-class _Verdict:
-    claim: Claim
-    kind: str
-    source: SourceSentence | None
-    changes: list[Change]
-    confidence: float
-    cover: float
+    max_omissions: int = 8  # the most newsworthy omissions reported
 
 
 def _normal(text: str) -> str:
@@ -84,14 +76,14 @@ def _verbatim_source(i: int, al: Alignment, articles: dict[str, str]) -> int | N
     return None
 
 
-def _groups(parts: list[_Verdict]) -> list[list[_Verdict]]:
+def _groups(parts: list[Verdict]) -> list[list[Verdict]]:
     """Clauses of one sentence that make one finding.
 
     Same verdicts merge. A participial tail ("..., framing such efforts as provocative")
     belongs to a reworded head; a finite clause ("..., even as Russia intensifies ...") or a
     tail bolted onto a supported head stays a claim of its own.
     """
-    groups: list[list[_Verdict]] = [[parts[0]]]
+    groups: list[list[Verdict]] = [[parts[0]]]
     for v in parts[1:]:
         head = groups[-1]
         same = v.kind == head[-1].kind
@@ -107,12 +99,18 @@ class DiffEngine:
     """Check a story against the store's originals, offline."""
 
     def __init__(
-        self, finder: OriginalFinder, config: CheckConfig | None = None, *, align_embedder: Embedder | None = None
+        self,
+        finder: OriginalFinder,
+        config: CheckConfig | None = None,
+        *,
+        align_embedder: Embedder | None = None,
+        judge: Judge | None = None,
     ) -> None:
         self.finder = finder
         self.config = config or CheckConfig()
         self.align_embedder = align_embedder or finder.store.embedder
         self.sentence_vectors = SentenceVectors(self.align_embedder)
+        self.judge = judge  # refines the offline verdicts (the LLM judge), when configured
 
     def check(self, story: str, *, url: str | None = None) -> Report:
         if not story.strip():
@@ -141,17 +139,34 @@ class DiffEngine:
         normal_articles = {a.id: _normal(a.text) for a in articles}
         all_terms = set(terms(all_text))
         verdicts = [self._judge(i, alignment, all_text, all_terms, normal_articles) for i in range(len(claims))]
+        pool = omission_candidates(alignment, self._merge(verdicts, text))
+        analyzer = Analyzer(notes=notes)
+        omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
+        if self.judge is not None:
+            judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool))
+            for i, v in judgement.verdicts.items():
+                verdicts[i] = v
+            if judgement.omitted is not None:
+                omitted = judgement.omitted[: self.config.max_omissions]
+            analyzer = judgement.analyzer
+            analyzer.notes[:0] = notes
         findings = self._merge(verdicts, text)
-        findings.extend(omissions(alignment, findings))
-        return Report(text, url, result.matches, findings, Analyzer(notes=notes), result.message)
+        cited = {f.source.id for f in findings if f.source is not None}
+        ranks = {c.index: c.rank for c in pool}
+        findings.extend(
+            omission_finding(alignment.sources[j], ranks.get(j, 1.0))
+            for j in omitted
+            if alignment.sources[j].id not in cited
+        )
+        return Report(text, url, result.matches, findings, analyzer, result.message)
 
     def _judge(
         self, i: int, al: Alignment, all_text: str, all_terms: set[str], normal_articles: dict[str, str]
-    ) -> _Verdict:
+    ) -> Verdict:
         cfg = self.config
         claim = al.claims[i]
         if not al.sources:
-            return _Verdict(claim, "added", None, [], 0.5, 0.0)
+            return Verdict(claim, "added", None, [], 0.5, 0.0)
         best = al.best_sources(i, 3)
         j0 = best[0]
         sim = float(al.similarity[i, j0])
@@ -161,10 +176,10 @@ class DiffEngine:
         source = al.sources[j0]
         source_text = " ".join(al.sources[j].text for j in same_article)
         if sim < cfg.align_min and cover_any < cfg.synthesis_cover:
-            return _Verdict(claim, "added", None, [], min(0.95, 0.6 + (cfg.align_min - sim)), cover)
+            return Verdict(claim, "added", None, [], min(0.95, 0.6 + (cfg.align_min - sim)), cover)
         verbatim = _verbatim_source(i, al, normal_articles)
         if verbatim is not None:
-            return _Verdict(claim, "supported", al.sources[verbatim], [], 0.99, 1.0)
+            return Verdict(claim, "supported", al.sources[verbatim], [], 0.99, 1.0, verbatim=True)
         changes = detect(claim.text, source.text, all_text, context=source_text)
         changes += trimmed_quotes(claim.text, [al.sources[j].text for j in best])
         denials = dropped_denials(claim.text, [x.text for x in al.sources], al.best_sources(i, 5))
@@ -174,17 +189,17 @@ class DiffEngine:
             changes = [c for c in changes if c.type != "negation"] + [change]
         meaning = [c for c in changes if c.type != "wording"]
         if meaning:
-            return _Verdict(claim, "reworded", source, meaning, min(0.9, 0.5 + 0.1 * len(meaning) + sim / 4), cover)
+            return Verdict(claim, "reworded", source, meaning, min(0.9, 0.5 + 0.1 * len(meaning) + sim / 4), cover)
         if cover >= cfg.wording_cover or sim >= cfg.support_sim:
-            return _Verdict(claim, "supported", source, [], min(0.95, 0.5 + cover / 2), cover)
+            return Verdict(claim, "supported", source, [], min(0.95, 0.5 + cover / 2), cover)
         missing = sorted(al.claim_terms[i] - set().union(*(al.source_terms[j] for j in same_article)))
         wording = Change("wording", ", ".join(missing[:6]), "", "the wording departs from the source")
-        return _Verdict(claim, "reworded", source, [wording], 0.45, cover)
+        return Verdict(claim, "reworded", source, [wording], 0.45, cover)
 
-    def _merge(self, verdicts: list[_Verdict], text: str) -> list[Finding]:
+    def _merge(self, verdicts: list[Verdict], text: str) -> list[Finding]:
         """One finding per sentence, except a supported sentence with an added clause."""
         findings: list[Finding] = []
-        by_sentence: dict[int, list[_Verdict]] = {}
+        by_sentence: dict[int, list[Verdict]] = {}
         for v in verdicts:
             by_sentence.setdefault(v.claim.sentence, []).append(v)
         for parts in by_sentence.values():
@@ -201,14 +216,15 @@ class DiffEngine:
         return findings
 
     @staticmethod
-    def _finding(kind: str, start: int, end: int, text: str, v: _Verdict, changes: list[Change]) -> Finding:
+    def _finding(kind: str, start: int, end: int, text: str, v: Verdict, changes: list[Change]) -> Finding:
         span = StorySpan(start, end, text[start:end])
         source = v.source if kind != "added" else None
         if kind == "added":
-            explanation = "no source supports this"
+            explanation = "no source supports this" + (f": {v.reason}" if v.reason else "")
         elif kind == "supported":
             explanation = "says what the source says"
         else:
-            explanation = "; ".join(c.describe() for c in changes[:3]) or "the meaning departs from the source"
+            described = "; ".join(c.describe() for c in changes[:3])
+            explanation = "; ".join(x for x in (described, v.reason) if x) or "the meaning departs from the source"
         diff = word_diff(source.text, span.text) if source is not None and kind == "reworded" else ()
         return Finding(kind, span, source, explanation, round(v.confidence, 3), tuple(changes), diff)

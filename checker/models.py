@@ -91,6 +91,8 @@ class Analyzer:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     notes: list[str] = field(default_factory=list)
+    cost_usd: float | None = None  # estimated, from the model's price per token
+    requests: int | None = None  # requests sent to the model, retries included
 
 
 @dataclass
@@ -165,6 +167,8 @@ def report_to_json(report: Report, *, include_supported: bool = False) -> dict[s
             "prompt_version": a.prompt_version,
             "prompt_tokens": a.prompt_tokens,
             "completion_tokens": a.completion_tokens,
+            "cost_usd": a.cost_usd,
+            "requests": a.requests,
             "notes": list(a.notes),
         },
         "message": report.message,

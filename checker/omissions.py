@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 
 from checker.align import Alignment
+from checker.analysis import OmissionCandidate
 from checker.changes import NEGATIONS, numbers
-from checker.models import Finding
+from checker.models import Finding, SourceSentence
 
 COVERED = 0.55  # a claim covers a source sentence at this similarity (meaning + shared terms)
 STORY_COVERED = 0.7  # ... or the story as a whole holds this share of its terms
 MIN_RANK = 1.0
+JUDGE_COVERED = 0.75  # a judge also sees source sentences covered less closely than this
 BOILERPLATE = re.compile(
     r"(?i)(media (enquiries|inquiries)|press office at|contact\b.*@|@\w+\.\w+|\bcopyright\b|all rights reserved|"
     r"subscribe|sign up|click here|advertisement|send this page|follow us|\bphone:|\btel\.?:|for more information|"
@@ -78,21 +80,34 @@ def newsworthiness(text: str) -> float:
     return score if len(words) >= 6 else 0.0
 
 
-def omissions(al: Alignment, findings: list[Finding], limit: int = 8) -> list[Finding]:
+def omission_candidates(al: Alignment, findings: list[Finding], pool: int = 20) -> list[OmissionCandidate]:
+    """Source sentences the story may leave out: the offline omissions (``offline``), then
+    the nearly covered or less newsworthy ones a judge may still call omitted, up to ``pool``."""
     cited = {f.source.id for f in findings if f.source is not None}
     out = []
     for j, s in enumerate(al.sources):
         if s.kind in ("dateline", "heading") or s.id in cited:
             continue
-        best = float((0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j]).max(initial=0.0))
-        if best >= COVERED or al.story_cover_of_source(j) >= STORY_COVERED:
-            continue
         rank = newsworthiness(s.text)
-        if rank < MIN_RANK:
+        if rank <= 0.0:
             continue
-        out.append(Finding("omitted", None, s, _why(s.text), round(min(0.9, 0.4 + rank / 8), 3), rank=rank))
-    out.sort(key=lambda f: -f.rank)
-    return out[:limit]
+        best = float((0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j]).max(initial=0.0))
+        story_cover = al.story_cover_of_source(j)
+        offline = best < COVERED and story_cover < STORY_COVERED and rank >= MIN_RANK
+        if offline or best < JUDGE_COVERED:
+            out.append(OmissionCandidate(j, rank, max(best, story_cover), offline))
+    out.sort(key=lambda c: (not c.offline, -c.rank, c.index))
+    return out[: max(pool, sum(c.offline for c in out))]
+
+
+def omission_finding(s: SourceSentence, rank: float) -> Finding:
+    return Finding("omitted", None, s, _why(s.text), round(min(0.9, 0.4 + rank / 8), 3), rank=rank)
+
+
+def omissions(al: Alignment, findings: list[Finding], limit: int = 8) -> list[Finding]:
+    """The offline engine's omissions, most newsworthy first."""
+    chosen = [c for c in omission_candidates(al, findings) if c.offline]
+    return [omission_finding(al.sources[c.index], c.rank) for c in chosen[:limit]]
 
 
 def _why(text: str) -> str:

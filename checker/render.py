@@ -205,10 +205,11 @@ class _TextRenderer:
         return _flow(pieces, width=self.width, first=first, indent=indent)
 
     def _notes(self, report: Report) -> list[str]:
-        if not report.analyzer.notes:
+        notes = report_notes(report)
+        if not notes:
             return []
         lines = ["", self._style("Notes", _BOLD)]
-        for note in report.analyzer.notes:
+        for note in notes:
             lines += self._para(note, first="  - ", indent="    ")
         return lines
 
@@ -313,6 +314,30 @@ def _md_diff(diff: Iterable[DiffOp]) -> str:
 
 
 def _md_notes(report: Report) -> list[str]:
-    if not report.analyzer.notes:
+    notes = report_notes(report)
+    if not notes:
         return []
-    return ["", "### Notes", "", *(f"- {md_escape(note)}" for note in report.analyzer.notes)]
+    return ["", "### Notes", "", *(f"- {md_escape(note)}" for note in notes)]
+
+
+def analyzer_line(report: Report) -> str | None:
+    """Who judged the claims, when a model took part: model, prompts, tokens, estimated cost."""
+    a = report.analyzer
+    if a.model is None:
+        return None
+    line = (
+        f"judged by {a.model} (prompts {a.prompt_version})"
+        if a.name == "factdiff-llm"
+        else (f"the offline engine's findings ({a.model} was configured but did not answer)")
+    )
+    if a.requests:
+        line += f": {a.prompt_tokens or 0:,} prompt + {a.completion_tokens or 0:,} completion tokens"
+        line += f" in {a.requests} request{'s' if a.requests != 1 else ''}"
+        if a.cost_usd is not None:
+            line += f", about ${a.cost_usd:.4f}"
+    return line
+
+
+def report_notes(report: Report) -> list[str]:
+    line = analyzer_line(report)
+    return ([line] if line else []) + list(report.analyzer.notes)

@@ -13,6 +13,7 @@ import importlib.resources
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot import wiring
 from bot.settings import Settings
@@ -33,7 +34,7 @@ def demo_files() -> tuple[list[Path], Path]:
     return [root / name for name in SOURCES], root / STORY
 
 
-def run_demo(settings: Settings, echo: Callable[[str], None], *, color: bool = False) -> None:
+def run_demo(settings: Settings, echo: Callable[[str], None], *, color: bool = False, judge: Any = None) -> None:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -50,6 +51,6 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, color: bool = F
         for line in story.strip().splitlines():
             if line.strip():
                 echo(f"  | {line}")
-        report = wiring.diff_engine(store).check(story)
+        report = wiring.diff_engine(store, judge).check(story)
         echo("")
         echo(render_text(report, color=color))

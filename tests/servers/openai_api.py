@@ -1,16 +1,22 @@
 """An OpenAI-compatible HTTP server on 127.0.0.1 for tests, driven through the real client.
 
 Serves ``POST /v1/embeddings`` with deterministic vectors (a hashed bag of words, so texts
-that share words are close) and records every request. Scripted failures: put an HTTP
-status in ``fail_next`` to answer the next requests with it.
+that share words are close) and ``POST /v1/chat/completions`` with scripted answers, and
+records every request. Scripted failures: put an HTTP status in ``fail_next`` to answer the
+next requests with it; put :class:`Reply` objects (or functions of the request body that
+return one) in ``script`` for the next chat answers; ``responder`` answers the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -26,6 +32,34 @@ def bag_of_words_vector(text: str) -> list[float]:
     return [x / norm for x in vec]
 
 
+@dataclass
+class Reply:
+    """One scripted chat answer: JSON content (a dict is serialised), or an HTTP error."""
+
+    content: str | dict[str, Any] | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (timeouts, concurrency)
+    finish_reason: str = "stop"
+    refusal: str | None = None
+    usage: bool = True  # report token usage, as OpenAI does
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+
+def tagged_data(body: dict[str, Any], tag: str) -> list[dict[str, Any]]:
+    """The JSON rows a chat request carries between <tag> and </tag> in its user message."""
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    m = re.search(rf"<{tag}>\s*(.*?)\s*</{tag}>", user, re.DOTALL)
+    return json.loads(m.group(1)) if m else []
+
+
+def stage_of(body: dict[str, Any]) -> str:
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    return "omissions" if "<candidates>" in user else "claims"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -39,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
         if api.fail_next:
             status = api.fail_next.pop(0)
             self._send(status, {"error": {"message": f"scripted failure {status}", "type": "server_error"}})
+            return
+        if self.path.rstrip("/") == "/v1/chat/completions":
+            self._chat(api, body)
             return
         if self.path.rstrip("/") != "/v1/embeddings":
             self._send(404, {"error": {"message": f"no route {self.path}"}})
@@ -57,13 +94,56 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
+    def _chat(self, api: FakeOpenAI, body: dict[str, Any]) -> None:
+        step = api.next_step()
+        reply = step(body) if callable(step) else step
+        with api.lock:
+            api.in_flight += 1
+            api.max_in_flight = max(api.max_in_flight, api.in_flight)
+        try:
+            if reply.delay:
+                time.sleep(reply.delay)
+        finally:
+            with api.lock:
+                api.in_flight -= 1
+        if reply.status != 200:
+            message = reply.content if isinstance(reply.content, str) else f"scripted error {reply.status}"
+            self._send(reply.status, {"error": {"message": message}}, reply.headers)
+            return
+        content = json.dumps(reply.content) if isinstance(reply.content, dict) else reply.content
+        prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+        answer = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model"),
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": reply.finish_reason,
+                    "message": {"role": "assistant", "content": content, "refusal": reply.refusal},
+                }
+            ],
+        }
+        if reply.usage:
+            completion = len((content or "").split())
+            answer["usage"] = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            }
+        self._send(200, answer, reply.headers)
+
+    def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+            self.wfile.write(data)
 
 
 class _Server(ThreadingHTTPServer):
@@ -74,10 +154,15 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """Context manager: ``with FakeOpenAI() as api: OpenAI(base_url=api.base_url, api_key="x")``."""
 
-    def __init__(self) -> None:
+    def __init__(self, responder: Responder | None = None) -> None:
         self.requests: list[tuple[str, dict[str, str], dict[str, Any]]] = []
+        self.times: list[float] = []  # when each request arrived (time.monotonic)
         self.fail_next: list[int] = []
-        self._lock = threading.Lock()
+        self.script: list[Reply | Responder] = []
+        self.responder = responder
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.api = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -87,8 +172,22 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
     def record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
-        with self._lock:
+        with self.lock:
             self.requests.append((path, headers, body))
+            self.times.append(time.monotonic())
+
+    def next_step(self) -> Reply | Responder:
+        with self.lock:
+            if self.script:
+                return self.script.pop(0)
+        if self.responder is None:
+            return Reply(status=500)
+        return self.responder
+
+    def chats(self) -> list[dict[str, Any]]:
+        """The bodies of the chat requests received, in order."""
+        with self.lock:
+            return [b for p, _, b in self.requests if p.rstrip("/") == "/v1/chat/completions"]
 
     def __enter__(self) -> FakeOpenAI:
         self._thread.start()

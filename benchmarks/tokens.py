@@ -1,0 +1,164 @@
+"""Token budget of the LLM judge: what a check of an ~800-word story with two sources sends.
+
+No model is called: the judge plans its requests (prompt files rendered, batches packed) and
+every prompt is counted with tiktoken (o200k_base, the encoding of the default model),
+system prompt, JSON schema and message overhead included. The baseline, counted the same way
+in the same run, is the naive prompt: the story plus the full text of every retrieved original,
+with no instructions at all.
+
+Stories: two long BBC articles of one category (each 550-1,400 words) stored among all 2,225;
+the story takes the first ~400 words of each, in the articles' own sentences, with
+  * "light" rewrites: every fifth sentence reworded (synonyms, per cent...), the rest verbatim;
+  * "full" rewrites: every sentence reworded, so (nearly) no claim can be settled as verbatim.
+
+    python -m benchmarks.tokens                 # 24 stories of each kind
+    python -m benchmarks.tokens --stories 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from typing import Any
+
+from benchmarks.accuracy import Kit
+from benchmarks.common import bbc_drafts, median, read_jsonl, shared_path, table
+from benchmarks.reword import reword
+from checker.analysis import Analysis, Judgement
+from checker.judge import LLMJudge
+from checker.llm import LLMConfig
+from retrieval.sentences import split_sentences
+from retrieval.tokens import count_tokens, get_encoding
+
+TARGET_TOKENS = 3_000
+TARGET_SHARE = 0.40
+
+
+def pairs(records: list[dict], n: int, lo: int = 550, hi: int = 1_400) -> list[tuple[dict, dict]]:
+    """``n`` evenly spaced pairs of consecutive long articles of one category."""
+    long = [r for r in records if lo <= len(r["text"].split()) <= hi]
+    found = [(a, b) for a, b in zip(long, long[1:], strict=False) if a["category"] == b["category"]]
+    found = found[::2]  # no article in two pairs
+    return [found[k * len(found) // n] for k in range(n)] if len(found) > n else found
+
+
+def story_from(pair: tuple[dict, dict], every: int) -> str:
+    paragraphs = []
+    for r in pair:
+        sentences, words = [], 0
+        for k, seg in enumerate(split_sentences(r["text"])):
+            if words >= 400:
+                break
+            text = seg.text
+            if seg.kind == "sentence" and k % every == every - 1:
+                text = reword(text, f"{r['id']}:{k}")
+            sentences.append(text)
+            words += len(text.split())
+        paragraphs.append(" ".join(sentences))
+    return "\n\n".join(paragraphs)
+
+
+class Planner:
+    """A judge that only plans: it records the requests the LLM judge would send."""
+
+    def __init__(self, judge: LLMJudge) -> None:
+        self.judge_ = judge
+        self.batches: list[Any] = []
+
+    def judge(self, analysis: Analysis) -> Judgement:
+        self.batches, _ = self.judge_.plan(analysis)
+        self.analysis = analysis
+        return Judgement({}, None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stories", type=int, default=24, help="stories of each kind (default 24)")
+    a = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    t0 = time.perf_counter()
+    records = list(read_jsonl(shared_path("data", "bbc_news.jsonl")))
+    kit = Kit()
+    store = kit.store(bbc_drafts(records))
+    engine = kit.engine(store)
+    encoding = get_encoding("o200k_base")
+    planner = Planner(LLMJudge(None, LLMConfig(), encoding=encoding))
+    engine.judge = planner
+    results: dict[str, list[dict[str, Any]]] = {}
+    for kind, every in (("light", 5), ("full", 1)):
+        rows = []
+        for pair in pairs(records, a.stories):
+            story = story_from(pair, every)
+            report = engine.check(story)
+            originals = [store.get(c.info.id).text for c in report.sources]
+            ours = sum(b.prompt_tokens for b in planner.batches)
+            naive = count_tokens(story, encoding) + sum(count_tokens(t, encoding) for t in originals)
+            verdicts = planner.analysis.verdicts
+            rows.append(
+                {
+                    "words": len(story.split()),
+                    "originals": len(report.sources),
+                    "own_found": sum(c.info.id in {p["id"] for p in pair} for c in report.sources),
+                    "ours": ours,
+                    "claims_stage": sum(b.prompt_tokens for b in planner.batches if b.stage == "claims"),
+                    "naive": naive,
+                    "share": ours / naive if naive else float("nan"),
+                    "batches": len(planner.batches),
+                    "claims": len(verdicts),
+                    "verbatim": sum(v.verbatim for v in verdicts),
+                }
+            )
+            print(f"  {kind}: {len(rows)} stories", file=sys.stderr)
+        results[kind] = rows
+    print(f"`python -m benchmarks.tokens --stories {a.stories}`\n")
+    print(report_table(results))
+    print()
+    print(explain(results, store.count(), time.perf_counter() - t0))
+
+
+def report_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    out: list[list[object]] = []
+    for kind, rows in results.items():
+        ours = [r["ours"] for r in rows]
+        share = [r["share"] for r in rows]
+        out.append(
+            [
+                f"{kind} rewrite",
+                len(rows),
+                round(median([r["words"] for r in rows])),
+                f"{sum(r['own_found'] == 2 for r in rows)}/{len(rows)}",
+                round(median([r["verbatim"] / r["claims"] for r in rows]), 2),
+                round(median(ours)),
+                max(ours),
+                f"<= {TARGET_TOKENS:,}",
+                round(median([r["naive"] for r in rows])),
+                f"{median(share):.0%}",
+                f"{max(share):.0%}",
+                f"<= {TARGET_SHARE:.0%}",
+                sum(r["ours"] <= TARGET_TOKENS and r["share"] <= TARGET_SHARE for r in rows),
+            ]
+        )
+    head = ["stories", "n", "words p50", "both sources found", "verbatim claims p50", "ours p50", "ours max"]
+    head += ["target", "naive p50 (baseline)", "ours/naive p50", "ours/naive max", "target", "stories within both"]
+    return table(head, out)
+
+
+def explain(results: dict[str, list[dict[str, Any]]], stored: int, seconds: float) -> str:
+    batches = [r["batches"] for rows in results.values() for r in rows]
+    claims_share = [r["claims_stage"] / r["ours"] for rows in results.values() for r in rows if r["ours"]]
+    return (
+        f"How it was measured: {stored:,} BBC articles stored (WordLlama); each story checked by the offline "
+        "engine, then the LLM judge planned its requests (no model called): prompt tokens are the rendered "
+        "system and user messages of every request plus the JSON schema and the chat overhead, counted with "
+        "tiktoken o200k_base; 'naive' is the story plus the full text of every retrieved original, counted "
+        "the same way, with no instructions. 'verbatim claims' are settled by the code and not sent. "
+        f"Requests per story: {min(batches)}-{max(batches)} (claims and omissions stages; "
+        f"{LLMConfig().max_prompt_tokens:,}-token budget per request); the claims stage is "
+        f"{median(claims_share):.0%} of the tokens (p50). Wall time {seconds:.0f} s."
+    )
+
+
+if __name__ == "__main__":
+    main()
