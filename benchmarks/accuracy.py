@@ -305,6 +305,7 @@ def run_seed(kit: Kit, a: argparse.Namespace) -> dict[str, Any]:
     engine = kit.engine(store)
     t0 = time.perf_counter()
     report = engine.check(story)
+    tally_llm(report)
     seconds = time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="factdiff-accuracy-") as tmp:
         ours, base = Path(tmp, "ours"), Path(tmp, "baseline")

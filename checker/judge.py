@@ -1,21 +1,23 @@
 """The LLM judge: the model judges the offline engine's aligned candidates, by our IDs only.
 
-Two stages, each with its prompt file in ``prompts/``:
+One request per batch (prompt file ``prompts/judge.toml``) asks two things at once:
 
-* ``claims``: every claim that is not word for word in an original, with the source sentences
-  it aligns with ("candidates"): supported, reworded (and what changed) or added;
-* ``omissions``: the source sentences the story may leave out, each with the claims closest to
-  it: covered, omitted or minor.
+* every claim that is not word for word in an original, with the source sentences it aligns
+  with ("candidates"): supported, reworded (and what changed) or added;
+* the source sentences the story may leave out ("omission candidates"), each with the claims
+  closest to it: covered, omitted or minor.
 
 The model sees claims as ``S3``/``S3.2`` and source sentences as ``A1.7``, and answers in a JSON
 schema with those IDs. Every quote and offset in the report is built from the stored text: an
-ID the request did not contain is dropped and counted, a supported or reworded verdict with no
-source it can cite is dropped and counted (the offline verdict stands), and the words a change
-names are shown only where they are found verbatim in the claim or the source sentence.
+ID the request did not contain is dropped and counted; a supported or reworded verdict with no
+source it can cite, or citing sentences unrelated to the claim, is dropped and counted (the
+offline verdict stands); the words a change names are shown only where they are found
+verbatim in the claim or the source sentence; the model's reason is shown without quotation
+marks; and a figure, date or quotation the code found changed is not overruled.
 
-Requests are planned with tiktoken: only the aligned candidate sentences are sent, long stories
-are split into batches that fit ``max_prompt_tokens``, and batches run concurrently. A batch
-that fails after its retries keeps the offline verdicts, with a note in the report.
+Requests are planned with tiktoken: only the aligned candidate sentences are sent, one line
+each, long stories are split into batches that fit ``max_prompt_tokens``, and batches run
+concurrently. A batch that fails after its retries keeps the offline verdicts, with a note.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,8 @@ from typing import Any, Literal
 import tiktoken
 from pydantic import BaseModel, ConfigDict
 
-from checker.analysis import Analysis, Judgement, OmissionCandidate, Verdict
-from checker.llm import LLMConfig, LLMFailure, StructuredLLM, Usage
+from checker.analysis import Analysis, Judgement, Verdict
+from checker.llm import LLMConfig, LLMFailure, StructuredLLM, Usage, compact_schema
 from checker.models import CHANGE_TYPES, Analyzer, Change, SourceSentence
 from prompts import Prompt, load_prompt
 from retrieval.tokens import count_tokens, encoding_name_for_model, get_encoding
@@ -59,13 +60,15 @@ LABELS = {
     "cause": "a cause",
     "wording": "the wording",
 }
+PROMPT = "judge"
+VARIABLES = {"sources", "claims", "omissions"}
 CANDIDATES = 3  # source sentences sent with each claim, at most
+NEARLY = 0.05  # ... a second or third only when this close to the best
 PLAUSIBLE = 0.3  # a cited sentence this similar to the claim (or covering this share of its terms)
-CLOSEST_CLAIMS = 3  # claims sent with each omission candidate
+OMISSION_POOL = 8  # source sentences offered as possible omissions (as many as a report lists)
+CLOSEST_CLAIMS = 2  # claims shown with each, when related at all
+RELATED = 0.3
 MESSAGE_OVERHEAD = 12  # tokens the chat format adds around two messages
-
-#: One line of a request: (item index, its JSON row, source sentence indices, claim indices it brings).
-Row = tuple[int, dict[str, Any], list[int], list[int]]
 
 
 class _Answer(BaseModel):
@@ -86,34 +89,24 @@ class ClaimJudgment(_Answer):
     reason: str
 
 
-class ClaimAnswers(_Answer):
-    judgments: list[ClaimJudgment]
-
-
 class OmissionJudgment(_Answer):
     source: str
     verdict: Literal["covered", "omitted", "minor"]
-    claims: list[str]
 
 
-class OmissionAnswers(_Answer):
-    judgments: list[OmissionJudgment]
-
-
-STAGES: dict[str, tuple[set[str], type[_Answer]]] = {
-    "claims": ({"articles", "sources", "claims"}, ClaimAnswers),
-    "omissions": ({"articles", "candidates", "claims"}, OmissionAnswers),
-}
+class JudgeAnswer(_Answer):
+    claims: list[ClaimJudgment]
+    omissions: list[OmissionJudgment]
 
 
 @dataclass
 class Batch:
-    """One request: which claims (or omission candidates) it asks about, and what it shows."""
+    """One request: the claims and omission candidates it asks about, and what it shows."""
 
-    stage: str
-    items: list[int]  # claim indices (claims stage) or candidate indices (omissions stage)
-    claim_ids: set[str]
-    source_ids: set[str]
+    claims: list[int]  # claim indices
+    omissions: list[int]  # indices into Analysis.omission_candidates
+    claim_ids: set[str] = field(default_factory=set)
+    source_ids: set[str] = field(default_factory=set)
     system: str = ""
     user: str = ""
     prompt_tokens: int = 0
@@ -126,19 +119,15 @@ class _Tally:
     unresolvable: int = 0
     implausible: int = 0
     duplicates: int = 0
+    unanswered: int = 0
     unverified_words: int = 0
     kept: int = 0
-    failures: list[tuple[str, int, LLMFailure]] = field(default_factory=list)  # stage, items, failure
+    failures: list[tuple[Batch, LLMFailure]] = field(default_factory=list)
 
 
-def _data(rows: list[dict[str, Any]]) -> str:
-    """Untrusted text as JSON, one row a line; '<' and '>' escaped so no text can close a tag."""
-    lines = [json.dumps(r, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e") for r in rows]
-    return "[\n" + ",\n".join(lines) + "\n]"
-
-
-def _article_id(sentence_id: str) -> str:
-    return sentence_id.split(".", 1)[0]
+def _line(text: str) -> str:
+    """Untrusted text on one line, with no angle brackets: it cannot close a tag or add a line."""
+    return re.sub(r"\s+", " ", text).replace("<", "\u2039").replace(">", "\u203a").strip()
 
 
 def _order(sentence_id: str) -> tuple[int, int]:
@@ -179,19 +168,14 @@ class LLMJudge:
         self.config = config or LLMConfig()
         self.client = client
         # validated now: a broken prompt file is a start-up error, not a broken request
-        self.prompts: dict[str, Prompt] = {
-            stage: load_prompt(stage, expect=variables, directory=prompts_dir)
-            for stage, (variables, _) in STAGES.items()
-        }
+        self.prompt: Prompt = load_prompt(PROMPT, expect=VARIABLES, directory=prompts_dir)
         self.encoding = encoding or get_encoding(encoding_name_for_model(self.config.model))
-        self._schema_tokens = {
-            stage: count_tokens(json.dumps(answer.model_json_schema()), self.encoding)
-            for stage, (_, answer) in STAGES.items()
-        }
+        schema = json.dumps(compact_schema(JudgeAnswer), separators=(",", ":"))
+        self._schema_tokens = count_tokens(schema, self.encoding)
 
     @property
     def prompt_version(self) -> str:
-        return "+".join(p.label for p in self.prompts.values())
+        return self.prompt.label
 
     # ---- planning -----------------------------------------------------------------------
 
@@ -202,105 +186,91 @@ class LLMJudge:
         if not best:
             return []
         top = float(al.similarity[i, best[0]])
-        return [j for k, j in enumerate(best) if k == 0 or float(al.similarity[i, j]) >= max(0.3, top - 0.15)]
+        return [j for k, j in enumerate(best) if k == 0 or float(al.similarity[i, j]) >= max(0.3, top - NEARLY)]
 
-    def closest_claims(self, analysis: Analysis, j: int) -> list[int]:
+    def closest_claims(self, analysis: Analysis, j: int, judged: list[int]) -> list[int]:
+        """The judged claims most related to source sentence j (none when nothing is related)."""
         al = analysis.alignment
-        if not al.claims:
-            return []
-        closeness = 0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j]
-        order = sorted(range(len(al.claims)), key=lambda i: -float(closeness[i]))
-        return order[:CLOSEST_CLAIMS]
+        closeness = {i: float(0.5 * al.dense[i, j] + 0.5 * al.source_cover[i, j]) for i in judged}
+        near = sorted((i for i in judged if closeness[i] >= RELATED), key=lambda i: -closeness[i])
+        return near[:CLOSEST_CLAIMS]
 
     def plan(self, analysis: Analysis) -> tuple[list[Batch], list[str]]:
-        """The requests for one story, each within the prompt budget; and notes on what was left out."""
-        notes: list[str] = []
-        al = analysis.alignment
-        claims = [i for i, v in enumerate(analysis.verdicts) if not v.verbatim]
-        claim_rows: list[Row] = []
-        for i in claims:
-            cands = self.candidates(analysis, i)
-            row = {"id": al.claims[i].id, "text": al.claims[i].text, "candidates": [al.sources[j].id for j in cands]}
-            claim_rows.append((i, row, cands, []))
-        batches = self._pack("claims", analysis, claim_rows, notes)
-        pool = analysis.omission_candidates
-        omission_rows: list[Row] = []
-        for k, cand in enumerate(pool):
-            near = self.closest_claims(analysis, cand.index)
-            row = {"id": al.sources[cand.index].id, "text": al.sources[cand.index].text}
-            row["closest_claims"] = [al.claims[i].id for i in near]  # type: ignore[assignment]
-            omission_rows.append((k, row, [cand.index], near))
-        batches += self._pack("omissions", analysis, omission_rows, notes)
+        """The requests for one story, each within the prompt budget; and notes on what was left out.
+
+        Claims are packed in story order; each omission candidate joins the batch holding the
+        claim closest to it, so the model sees what the story says about it."""
+        budget = self.config.max_prompt_tokens
+        judged = [i for i, v in enumerate(analysis.verdicts) if not v.verbatim]
+        batches: list[Batch] = []
+        skipped = 0
+        for i in judged:
+            if batches and self._fits(analysis, Batch(batches[-1].claims + [i], [])):
+                batches[-1] = self._render(analysis, Batch(batches[-1].claims + [i], []))
+            elif self._fits(analysis, Batch([i], [])):
+                batches.append(self._render(analysis, Batch([i], [])))
+            else:
+                skipped += 1
+        for k in range(min(OMISSION_POOL, len(analysis.omission_candidates))):
+            near = self.closest_claims(analysis, analysis.omission_candidates[k].index, judged)
+            home = next((b for b in batches if near and near[0] in b.claims), batches[0] if batches else None)
+            if home is not None and self._fits(analysis, Batch(home.claims, home.omissions + [k])):
+                batches[batches.index(home)] = self._render(analysis, Batch(home.claims, home.omissions + [k]))
+            elif batches and not batches[-1].claims and self._fits(analysis, Batch([], batches[-1].omissions + [k])):
+                batches[-1] = self._render(analysis, Batch([], batches[-1].omissions + [k]))
+            else:
+                batches.append(self._render(analysis, Batch([], [k])))
+        notes = []
+        if skipped:
+            notes.append(
+                f"{skipped} claims too long for one request of {budget:,} tokens were left to the offline engine"
+            )
         return batches, notes
 
-    def _pack(
-        self,
-        stage: str,
-        analysis: Analysis,
-        rows: list[Row],
-        notes: list[str],
-    ) -> list[Batch]:
-        """Greedy packing: add rows while the rendered prompt stays within the budget."""
-        budget = self.config.max_prompt_tokens
-        batches: list[Batch] = []
-        current: list[Row] = []
-        skipped = 0
-        for row in rows:
-            trial = self._render(stage, analysis, current + [row])
-            if trial.prompt_tokens <= budget:
-                current.append(row)
-                continue
-            if current:
-                batches.append(self._render(stage, analysis, current))
-            current = [row]
-            if self._render(stage, analysis, current).prompt_tokens > budget:
-                skipped += 1
-                current = []
-        if current:
-            batches.append(self._render(stage, analysis, current))
-        if skipped:
-            what = "claims" if stage == "claims" else "possible omissions"
-            notes.append(
-                f"{skipped} {what} too long for one request of {budget:,} tokens were left to the offline engine"
-            )
-        return batches
+    def _fits(self, analysis: Analysis, batch: Batch) -> bool:
+        return self._render(analysis, batch).prompt_tokens <= self.config.max_prompt_tokens
 
-    def _render(self, stage: str, analysis: Analysis, rows: list[Row]) -> Batch:
+    def _render(self, analysis: Analysis, batch: Batch) -> Batch:
         al = analysis.alignment
-        items = [r[0] for r in rows]
-        source_idx = sorted({j for r in rows for j in r[2]}, key=lambda j: _order(al.sources[j].id))
-        articles: dict[str, Any] = {}
-        for j in source_idx:
-            info = al.sources[j].article
-            articles.setdefault(_article_id(al.sources[j].id), info)
-        article_rows = [
-            {"id": a, "title": info.title, "published": info.published, "url": info.url} for a, info in articles.items()
+        pool = analysis.omission_candidates
+        cands = {i: self.candidates(analysis, i) for i in batch.claims}
+        near = {k: [i for i in self.closest_claims(analysis, pool[k].index, batch.claims)] for k in batch.omissions}
+        shown = {j for js in cands.values() for j in js} | {pool[k].index for k in batch.omissions}
+        ordered = sorted(shown, key=lambda j: _order(al.sources[j].id))
+        lines, articles = [], set()
+        for j in ordered:
+            s = al.sources[j]
+            article = s.id.split(".", 1)[0]
+            if article not in articles:
+                articles.add(article)
+                info = s.article
+                lines.append(f"{article} | article | {_line(info.title)} | {info.published or 'undated'}")
+            lines.append(f"{s.id} | {_line(s.text)}")
+        claims = [
+            f"{al.claims[i].id} | candidates {' '.join(al.sources[j].id for j in cands[i]) or '-'} | "
+            f"{_line(al.claims[i].text)}"
+            for i in batch.claims
         ]
-        if stage == "claims":
-            claim_ids = {r[1]["id"] for r in rows}
-            values = {
-                "articles": _data(article_rows),
-                "sources": _data([{"id": al.sources[j].id, "text": al.sources[j].text} for j in source_idx]),
-                "claims": _data([r[1] for r in rows]),
-            }
-        else:
-            near = sorted({i for r in rows for i in r[3]})
-            claim_ids = {al.claims[i].id for i in near}
-            values = {
-                "articles": _data(article_rows),
-                "candidates": _data([r[1] for r in rows]),
-                "claims": _data([{"id": al.claims[i].id, "text": al.claims[i].text} for i in near]),
-            }
-        system, user = self.prompts[stage].render(**values)
-        tokens = (
-            count_tokens(system, self.encoding)
-            + count_tokens(user, self.encoding)
-            + self._schema_tokens[stage]
-            + MESSAGE_OVERHEAD
+        omissions = [
+            f"{al.sources[pool[k].index].id} | closest claims {' '.join(al.claims[i].id for i in near[k]) or '-'}"
+            for k in batch.omissions
+        ]
+        system, user = self.prompt.render(
+            sources="\n".join(lines), claims="\n".join(claims) or "-", omissions="\n".join(omissions) or "-"
         )
-        per_item = 140 if stage == "claims" else 45
-        max_tokens = min(self.config.max_completion_tokens, 200 + per_item * len(rows))
-        return Batch(stage, items, claim_ids, {al.sources[j].id for j in source_idx}, system, user, tokens, max_tokens)
+        tokens = count_tokens(system, self.encoding) + count_tokens(user, self.encoding)
+        tokens += self._schema_tokens + MESSAGE_OVERHEAD
+        max_tokens = min(self.config.max_completion_tokens, 200 + 140 * len(batch.claims) + 25 * len(batch.omissions))
+        return Batch(
+            batch.claims,
+            batch.omissions,
+            {al.claims[i].id for i in batch.claims},
+            {al.sources[j].id for j in shown},
+            system,
+            user,
+            tokens,
+            max_tokens,
+        )
 
     # ---- judging ------------------------------------------------------------------------
 
@@ -309,46 +279,43 @@ class LLMJudge:
         usage = Usage()
         llm = StructuredLLM(self.client, self.config, usage, encoding=self.encoding)
         tally = _Tally()
-        answers: list[tuple[Batch, Any]] = []
 
-        def run(batch: Batch) -> tuple[Batch, Any]:
-            _, answer_type = STAGES[batch.stage]
+        def run(batch: Batch) -> tuple[Batch, JudgeAnswer | LLMFailure]:
             try:
-                return batch, llm.ask(batch.system, batch.user, answer_type, batch.max_tokens)
+                return batch, llm.ask(batch.system, batch.user, JudgeAnswer, batch.max_tokens)
             except LLMFailure as exc:
                 return batch, exc
 
+        answers: list[tuple[Batch, JudgeAnswer | LLMFailure]] = []
         if batches:
             with ThreadPoolExecutor(max_workers=max(1, min(self.config.concurrency, len(batches)))) as pool:
                 answers = list(pool.map(run, batches))
         verdicts: dict[int, Verdict] = {}
-        omitted: list[int] | None = []
-        omission_failed = False
+        omitted: list[int] = []
+        offered = {c.index for c in analysis.omission_candidates[:OMISSION_POOL]}
         for batch, answer in answers:
             if isinstance(answer, LLMFailure):
-                tally.failures.append((batch.stage, len(batch.items), answer))
-                omission_failed |= batch.stage == "omissions"
-            elif batch.stage == "claims":
-                verdicts.update(self._claim_verdicts(analysis, batch, answer, tally))
-            else:
-                omitted += self._omitted(analysis, batch, answer, tally)  # type: ignore[operator]
-        if omission_failed or not any(b.stage == "omissions" for b in batches):
-            omitted = None if omission_failed else []
-        if omitted:
-            rank = {c.index: c.rank for c in analysis.omission_candidates}
-            omitted.sort(key=lambda j: -rank.get(j, 0.0))
-        judged = sum(len(b.items) for b, a in answers if b.stage == "claims" and not isinstance(a, LLMFailure))
-        analyzer = self._analyzer(analysis, batches, answers, usage, tally, notes, judged)
+                tally.failures.append((batch, answer))
+                offline = [analysis.omission_candidates[k] for k in batch.omissions]
+                omitted += [c.index for c in offline if c.offline]
+                continue
+            verdicts.update(self._claim_verdicts(analysis, batch, answer, tally))
+            omitted += self._omitted(analysis, batch, answer, tally)
+        # offline omissions beyond what was offered keep their place
+        omitted += [c.index for c in analysis.omission_candidates if c.offline and c.index not in offered]
+        rank = {c.index: c.rank for c in analysis.omission_candidates}
+        omitted = sorted(dict.fromkeys(omitted), key=lambda j: -rank.get(j, 0.0))
+        analyzer = self._analyzer(analysis, batches, answers, usage, tally, notes)
         return Judgement(verdicts, omitted, analyzer)
 
     def _claim_verdicts(
-        self, analysis: Analysis, batch: Batch, answer: ClaimAnswers, tally: _Tally
+        self, analysis: Analysis, batch: Batch, answer: JudgeAnswer, tally: _Tally
     ) -> dict[int, Verdict]:
         al = analysis.alignment
-        by_id = {al.claims[i].id: i for i in batch.items}
+        by_id = {al.claims[i].id: i for i in batch.claims}
         sentences = {s.id: (j, s) for j, s in enumerate(al.sources) if s.id in batch.source_ids}
         out: dict[int, Verdict] = {}
-        for j in answer.judgments:
+        for j in answer.claims:
             i = by_id.get(j.claim.strip())
             if i is None:
                 tally.unknown_ids += 1
@@ -365,33 +332,30 @@ class LLMJudge:
             offline = analysis.verdicts[i]
             if j.verdict != "added" and not cited:
                 tally.unresolvable += 1  # nothing to quote: the offline verdict stands
+                out[i] = offline
                 continue
             if j.verdict != "added" and not self._plausible(analysis, i, [sentences[c.id][0] for c in cited]):
                 tally.implausible += 1  # the cited sentences share too little with the claim
+                out[i] = offline
                 continue
             reason = sanitize_reason(j.reason)
             if j.verdict == "supported":
                 if offline.kind == "reworded" and any(c.type in VERIFIED_TYPES for c in offline.changes):
                     tally.kept += 1
+                    out[i] = offline
                     continue
                 out[i] = Verdict(offline.claim, "supported", cited[0], [], 0.85, offline.cover)
             elif j.verdict == "added":
-                out[i] = Verdict(
-                    offline.claim,
-                    "added",
-                    None,
-                    [],
-                    0.85 if offline.kind == "added" else 0.75,
-                    offline.cover,
-                    reason=reason,
-                )
+                confidence = 0.85 if offline.kind == "added" else 0.75
+                out[i] = Verdict(offline.claim, "added", None, [], confidence, offline.cover, reason=reason)
             else:
                 changes = [self._change(c, offline.claim.text, cited, tally) for c in j.changes]
                 if not changes:
                     changes = [Change("wording", "", "", "the meaning changed")]
                 confidence = 0.85 if offline.kind == "reworded" else 0.75
                 out[i] = Verdict(offline.claim, "reworded", cited[0], changes, confidence, offline.cover, reason=reason)
-        return out
+        tally.unanswered += sum(i not in out for i in batch.claims)
+        return {i: v for i, v in out.items() if v is not analysis.verdicts[i]}
 
     @staticmethod
     def _plausible(analysis: Analysis, i: int, js: list[int]) -> bool:
@@ -421,24 +385,25 @@ class LLMJudge:
         return Change(c.type, story or "", source or "", note)
 
     @staticmethod
-    def _omitted(analysis: Analysis, batch: Batch, answer: OmissionAnswers, tally: _Tally) -> list[int]:
-        pool: list[OmissionCandidate] = analysis.omission_candidates
-        by_id = {analysis.alignment.sources[pool[k].index].id: pool[k].index for k in batch.items}
-        seen: set[int] = set()
-        out = []
-        for j in answer.judgments:
-            index = by_id.get(j.source.strip())
-            if index is None:
+    def _omitted(analysis: Analysis, batch: Batch, answer: JudgeAnswer, tally: _Tally) -> list[int]:
+        """The omission candidates the model calls omitted; offline verdicts for any it skipped."""
+        pool = analysis.omission_candidates
+        by_id = {analysis.alignment.sources[pool[k].index].id: k for k in batch.omissions}
+        answered: dict[int, str] = {}
+        for j in answer.omissions:
+            k = by_id.get(j.source.strip())
+            if k is None:
                 tally.unknown_ids += 1
-                continue
-            if index in seen:
+            elif k in answered:
                 tally.duplicates += 1
-                continue
-            seen.add(index)
-            tally.unknown_ids += sum(c.strip() not in batch.claim_ids for c in j.claims)
-            if j.verdict == "omitted":
-                out.append(index)
-        return out
+            else:
+                answered[k] = j.verdict
+        tally.unanswered += sum(k not in answered for k in batch.omissions)
+        return [
+            pool[k].index
+            for k in batch.omissions
+            if answered.get(k) == "omitted" or (k not in answered and pool[k].offline)
+        ]
 
     def _analyzer(
         self,
@@ -448,25 +413,25 @@ class LLMJudge:
         usage: Usage,
         tally: _Tally,
         notes: list[str],
-        judged: int,
     ) -> Analyzer:
         cfg = self.config
-        sent = sum(len(b.items) for b in batches if b.stage == "claims")
+        sent = sum(len(b.claims) for b in batches)
         verbatim = sum(v.verbatim for v in analysis.verdicts)
         ok = [a for _, a in answers if not isinstance(a, LLMFailure)]
         if tally.failures:
-            by_stage: Counter[str] = Counter()
-            for stage, n, _ in tally.failures:
-                by_stage[stage] += n
-            first = tally.failures[0][2]
+            claims = sum(len(b.claims) for b, _ in tally.failures)
+            omissions = sum(len(b.omissions) for b, _ in tally.failures)
+            first = tally.failures[0][1]
             why = f"{first.reason} after {first.attempts} attempt{'s' if first.attempts != 1 else ''}"
-            if by_stage["claims"]:
-                notes.append(
-                    f"the LLM judge failed for {by_stage['claims']} of {sent} claims ({why}); "
-                    "the offline engine's verdicts are shown for them"
-                )
-            if by_stage["omissions"]:
-                notes.append(f"the LLM judge failed on omissions ({why}); the offline engine's omissions are shown")
+            parts = []
+            if claims:
+                parts.append(f"{claims} of {sent} claims")
+            if omissions:
+                parts.append(f"{omissions} possible omissions")
+            notes.append(
+                f"the LLM judge failed for {' and '.join(parts)} ({why}); the offline engine's verdicts are shown "
+                "for them"
+            )
         dropped = []
         if tally.unknown_ids:
             dropped.append(f"{tally.unknown_ids} unknown ID{'s' if tally.unknown_ids != 1 else ''}")
@@ -490,8 +455,10 @@ class LLMJudge:
                 f"{tally.kept} reworded finding{'s' if tally.kept != 1 else ''} kept although the model called "
                 "the claim supported: the code found a changed figure, date or quotation"
             )
-        if judged and sent - judged == 0 and verbatim:
-            notes.append(f"{verbatim} claims are word for word in an original and were not sent to the model")
+        if tally.unanswered:
+            notes.append(f"the model left {tally.unanswered} items unanswered; the offline verdicts are shown for them")
+        if ok and verbatim:
+            notes.append(f"{verbatim} claims are word for word in an original: settled by the code, not sent")
         prices = cfg.prices()
         cost = None
         if prices is not None:

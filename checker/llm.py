@@ -110,10 +110,23 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
     return None
 
 
+def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema without titles: the same constraints in fewer prompt tokens."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return strip(model.model_json_schema())  # type: ignore[no-any-return]
+
+
 def schema_format(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "type": "json_schema",
-        "json_schema": {"name": model.__name__, "schema": model.model_json_schema(), "strict": True},
+        "json_schema": {"name": model.__name__, "schema": compact_schema(model), "strict": True},
     }
 
 
@@ -159,7 +172,7 @@ class StructuredLLM:
         cfg = self.config
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         if not self._json_schema:
-            schema = json.dumps(answer.model_json_schema(), separators=(",", ":"))
+            schema = json.dumps(compact_schema(answer), separators=(",", ":"))
             messages[0]["content"] = system + "\nAnswer with one JSON object that follows this JSON schema:\n" + schema
         kwargs: dict[str, Any] = {
             "model": cfg.model,

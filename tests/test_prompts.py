@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.judge import STAGES
+from checker.judge import PROMPT, VARIABLES
 from prompts import PromptError, load_prompt, parse_prompt
 
 GOOD = """
@@ -17,13 +17,12 @@ user = "<story>$story</story> <sources>${sources}</sources>"
 """
 
 
-def test_bundled_prompts_load_with_the_variables_the_judge_fills_in() -> None:
-    for stage, (variables, _) in STAGES.items():
-        prompt = load_prompt(stage, expect=variables)
-        assert prompt.version and prompt.variables == variables
-        system, user = prompt.render(**{v: f"<{v}-data>" for v in variables})
-        assert all(f"<{v}-data>" in user for v in variables)
-        assert "$" not in system  # nothing left unfilled
+def test_bundled_prompt_loads_with_the_variables_the_judge_fills_in() -> None:
+    prompt = load_prompt(PROMPT, expect=VARIABLES)
+    assert prompt.version and prompt.variables == VARIABLES
+    system, user = prompt.render(**{v: f"<{v}-data>" for v in VARIABLES})
+    assert all(f"<{v}-data>" in user for v in VARIABLES)
+    assert "$" not in system  # nothing left unfilled
 
 
 def test_a_prompt_renders_every_variable_and_keeps_escaped_dollars() -> None:
@@ -56,11 +55,11 @@ def test_broken_prompt_files_are_refused_at_load(text: str, message: str) -> Non
 
 
 def test_prompt_whose_variables_differ_from_the_code_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "claims.toml").write_text(GOOD, encoding="utf-8")
-    with pytest.raises(PromptError, match="missing \\['articles', 'claims'\\]"):
-        load_prompt("claims", expect={"articles", "sources", "claims"}, directory=tmp_path)
+    (tmp_path / "judge.toml").write_text(GOOD, encoding="utf-8")
+    with pytest.raises(PromptError, match="missing \\['claims', 'omissions'\\], unexpected \\['story'\\]"):
+        load_prompt("judge", expect=VARIABLES, directory=tmp_path)
 
 
 def test_a_missing_prompt_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PromptError, match="cannot read the prompt claims.toml"):
-        load_prompt("claims", directory=tmp_path)
+    with pytest.raises(PromptError, match="cannot read the prompt judge.toml"):
+        load_prompt("judge", directory=tmp_path)

@@ -48,16 +48,38 @@ class Reply:
 Responder = Callable[[dict[str, Any]], Reply]
 
 
-def tagged_data(body: dict[str, Any], tag: str) -> list[dict[str, Any]]:
-    """The JSON rows a chat request carries between <tag> and </tag> in its user message."""
+def tagged_lines(body: dict[str, Any], tag: str) -> list[list[str]]:
+    """The lines a chat request carries between <tag> and </tag> in its user message, each cut
+    at " | " into its fields (the judge's format: "ID | field | ... | text")."""
     user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-    m = re.search(rf"<{tag}>\s*(.*?)\s*</{tag}>", user, re.DOTALL)
-    return json.loads(m.group(1)) if m else []
+    m = re.search(rf"<{tag}>\n(.*?)\n</{tag}>", user, re.DOTALL)
+    if not m or m.group(1).strip() == "-":
+        return []
+    return [line.split(" | ", 3) for line in m.group(1).splitlines()]
 
 
-def stage_of(body: dict[str, Any]) -> str:
-    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-    return "omissions" if "<candidates>" in user else "claims"
+def claim_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The claims to judge: id, candidate source sentence ids, text."""
+    rows = []
+    for fields in tagged_lines(body, "claims"):
+        ids = fields[1].removeprefix("candidates").split()
+        rows.append({"id": fields[0], "candidates": [i for i in ids if i != "-"], "text": fields[2]})
+    return rows
+
+
+def source_rows(body: dict[str, Any]) -> dict[str, str]:
+    """Source sentence id -> text (article lines left out)."""
+    return {f[0]: f[1] for f in tagged_lines(body, "sources") if len(f) == 2}
+
+
+def omission_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The omission candidates: id, text (from the sources block), closest claim ids."""
+    sources = source_rows(body)
+    rows = []
+    for fields in tagged_lines(body, "omissions"):
+        near = [i for i in fields[1].removeprefix("closest claims").split() if i != "-"]
+        rows.append({"id": fields[0], "text": sources.get(fields[0], ""), "closest": near})
+    return rows
 
 
 class _Handler(BaseHTTPRequestHandler):
