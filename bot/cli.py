@@ -338,5 +338,40 @@ def demo_cmd(ctx: Context, color: bool | None, no_llm: bool) -> None:
         fail(exc)
 
 
+@main.command("slack")
+@click.option("--port", type=int, default=3000, show_default=True, help="HTTP mode: the port for /slack/events.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP mode: the address to listen on.")
+@click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
+@pass_ctx
+def slack_cmd(ctx: Context, port: int, host: str, no_llm: bool) -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on --port.
+
+    HTTP mode serves Events API, slash command and interactivity requests at /slack/events and
+    verifies each with SLACK_SIGNING_SECRET.
+    """
+    from bot.slack.server import EVENTS_PATH, http_server, socket_mode
+
+    settings = ctx.settings
+    try:
+        if settings.slack_app_token is None and settings.slack_signing_secret is None:
+            raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
+        judge = None if no_llm else wiring.llm_judge(settings)
+        app = wiring.slack_app(settings, ctx.store, judge)
+    except FactDiffError as exc:
+        fail(exc)
+    if settings.slack_app_token is not None:
+        click.echo("factdiff: connecting to Slack in Socket Mode", err=True)
+        socket_mode(app, settings.slack_app_token.get_secret_value()).start()
+        return
+    server = http_server(app, host, port)
+    click.echo(f"factdiff: listening on http://{host}:{server.server_port}{EVENTS_PATH}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 if __name__ == "__main__":
     main()

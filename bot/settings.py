@@ -45,12 +45,24 @@ class Settings(BaseSettings):
     llm_price_input: float | None = Field(None, alias="FACTDIFF_LLM_PRICE_INPUT", ge=0)
     llm_price_output: float | None = Field(None, alias="FACTDIFF_LLM_PRICE_OUTPUT", ge=0)
     prompts_dir: Path | None = Field(None, alias="FACTDIFF_PROMPTS_DIR")
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str | None = Field(None, alias="SLACK_API_URL")
+    auto_channels: str = Field("", alias="FACTDIFF_AUTO_CHANNELS")
+    source_admins: str = Field("", alias="FACTDIFF_SOURCE_ADMINS")
+    auto_recheck_hours: float = Field(24.0, alias="FACTDIFF_AUTO_RECHECK_HOURS", ge=0)
     tokenizer: str | None = Field(None, alias="FACTDIFF_TOKENIZER")
     chunk_tokens: int = Field(120, alias="FACTDIFF_CHUNK_TOKENS", ge=32, le=512)
     allow_private_urls: bool = Field(False, alias="FACTDIFF_ALLOW_PRIVATE_URLS")
     fetch_timeout: float = Field(15.0, alias="FACTDIFF_FETCH_TIMEOUT", gt=0, le=120)
     max_download_bytes: int = Field(5_000_000, alias="FACTDIFF_MAX_DOWNLOAD_BYTES", ge=10_000)
     log_level: str = Field("WARNING", alias="FACTDIFF_LOG_LEVEL")
+
+    @staticmethod
+    def id_list(value: str) -> frozenset[str]:
+        """Comma- or space-separated Slack IDs."""
+        return frozenset(v for v in value.replace(",", " ").split() if v)
 
     @property
     def openai_configured(self) -> bool:

@@ -100,3 +100,22 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     return FetchPolicy(
         timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes, allow_private=settings.allow_private_urls
     )
+
+
+def slack_app(settings: Settings, store: SourceStore, judge: Any = None, client: Any = None) -> Any:
+    """The Slack app over the store, the diff engine (with the LLM judge when given) and URL fetching."""
+    from bot.slack.app import Checker, SlackConfig, build_app
+    from retrieval.errors import ConfigError
+
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set: create the Slack app from manifest.yml and copy its bot token")
+    config = SlackConfig(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+        api_url=settings.slack_api_url,
+        auto_channels=settings.id_list(settings.auto_channels),
+        source_admins=settings.id_list(settings.source_admins),
+        recheck_seconds=settings.auto_recheck_hours * 3600,
+    )
+    checker = Checker(store, diff_engine(store, judge), fetch_policy(settings))
+    return build_app(config, checker, client=client)

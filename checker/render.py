@@ -49,7 +49,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _headline(report: Report) -> str:
+def headline(report: Report) -> str:
     counts = report.counts()
     line = " · ".join(f"{counts[k]} {k}" for k in LISTED)
     line += f" — against {_plural(len(report.sources), 'source')}"
@@ -58,7 +58,7 @@ def _headline(report: Report) -> str:
     return line
 
 
-def _clean_line(report: Report) -> str:
+def clean_line(report: Report) -> str:
     line = f"No problems found against {_plural(len(report.sources), 'source')}."
     supported = report.counts()["supported"]
     if supported:
@@ -66,11 +66,11 @@ def _clean_line(report: Report) -> str:
     return line
 
 
-def _is_clean(report: Report) -> bool:
+def is_clean(report: Report) -> bool:
     return not any(report.of_kind(kind) for kind in LISTED)
 
 
-def _cited(info: ArticleInfo) -> list[str]:
+def cited(info: ArticleInfo) -> list[str]:
     """Citation fields, in the order they are printed: title, outlet, date (the URL comes apart)."""
     parts = [info.title]
     if info.source:
@@ -123,8 +123,8 @@ class _TextRenderer:
         if not report.sources:
             lines = [self._style("NOT CHECKED", _BOLD), *self._para(report.message or NOT_CHECKED)]
             return lines + self._notes(report)
-        clean = _is_clean(report)
-        lines = self._para(_clean_line(report) if clean else _headline(report))
+        clean = is_clean(report)
+        lines = self._para(clean_line(report) if clean else headline(report))
         if report.story_url:
             lines += self._para(f"Story: {report.story_url}")
         if report.message:
@@ -132,7 +132,7 @@ class _TextRenderer:
         lines += ["", self._style("Originals, best first", _BOLD)]
         for n, c in enumerate(report.sources, start=1):
             lines += self._para(f"{c.info.title}  [score {c.score:.2f}]", first=f"  {n}. ", indent="     ")
-            lines += self._para(" · ".join(_cited(c.info)[1:]), indent="     ")
+            lines += self._para(" · ".join(cited(c.info)[1:]), indent="     ")
             lines.append(f"     {c.info.url or 'no link'}")  # on a line of its own: never broken
         if not clean:
             for kind in LISTED:
@@ -186,7 +186,7 @@ class _TextRenderer:
         if s is None:
             return [f"{first}(no source sentence)"]
         indent = " " * len(first)
-        cite = self._para("— " + " · ".join(_cited(s.article)), indent=indent, hanging=2)
+        cite = self._para("— " + " · ".join(cited(s.article)), indent=indent, hanging=2)
         return [self._quote(first, s.text), *cite, f"{indent}  {s.article.url or 'no link'}"]
 
     def _diff(self, diff: Iterable[DiffOp], *, first: str, indent: str) -> list[str]:
@@ -255,15 +255,15 @@ def _md_url(url: str | None) -> str:
 
 
 def _md_cite(info: ArticleInfo) -> str:
-    title, *fields = _cited(info)
+    title, *fields = cited(info)
     return " · ".join([f"*{md_escape(title)}*", *map(md_escape, fields), _md_url(info.url)])
 
 
 def _markdown(report: Report) -> list[str]:
     if not report.sources:
         return ["**Not checked.** " + md_escape(report.message or NOT_CHECKED), *_md_notes(report)]
-    clean = _is_clean(report)
-    lines = [f"**{_clean_line(report) if clean else _headline(report)}**"]
+    clean = is_clean(report)
+    lines = [f"**{clean_line(report) if clean else headline(report)}**"]
     if report.story_url:
         lines += ["", f"Story: {_md_url(report.story_url)}"]
     if report.message:

@@ -47,6 +47,18 @@ def store(chroma_memory: object, wordllama: Embedder) -> SourceStore:
     return SourceStore(chroma_memory, wordllama, get_encoding(), StoreConfig(prefix=prefix))
 
 
+@pytest.fixture
+def demo_store(store: SourceStore) -> SourceStore:
+    """The store holding the demo's four invented primary sources."""
+    from bot.demo import demo_files
+    from retrieval.readers import read_file
+
+    sources, _ = demo_files()
+    for path in sources:
+        assert store.add(read_file(path)).status == "added"
+    return store
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,7 +22,6 @@ from checker.llm import PRICES, LLMConfig
 from checker.models import Report, report_to_json
 from checker.render import render_markdown, render_text
 from retrieval.embeddings import Embedder
-from retrieval.readers import read_file
 from retrieval.search import OriginalFinder
 from retrieval.store import SourceStore
 from retrieval.tokens import count_tokens, get_encoding
@@ -58,14 +57,6 @@ def model(rules: dict[str, Rule] | None = None, omit: tuple[str, ...] = ("3,800"
         return Reply({"claims": claims, "omissions": omissions})
 
     return respond
-
-
-@pytest.fixture
-def demo_store(store: SourceStore) -> SourceStore:
-    sources, _ = demo_files()
-    for path in sources:
-        assert store.add(read_file(path)).status == "added"
-    return store
 
 
 @pytest.fixture

@@ -1,0 +1,148 @@
+"""An HTTP server on 127.0.0.1 that plays the Slack Web API for tests, and records every call.
+
+Answers auth.test, chat.postMessage, chat.update, users.info, the three steps of a file
+upload (files.getUploadURLExternal, the upload URL, files.completeUploadExternal), response_url
+posts, and serves files for download (``files``: path -> bytes, behind the bot token). Put a
+Slack error name in ``fail[method]`` to make that method answer ``{"ok": false, "error": ...}``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+BOT_USER = "UBOT"
+TOKEN = "xoxb-test-token"
+USERS = {"U1": "Ana Reporter", "UADMIN": "Sam Editor"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        slack = self.server.slack
+        path = urlparse(self.path).path
+        if path in slack.files and self.headers.get("Authorization") == f"Bearer {TOKEN}":
+            self._raw(200, slack.files[path], "application/octet-stream")
+        else:
+            self._raw(404, b"not found", "text/plain")
+
+    def do_POST(self) -> None:  # noqa: N802
+        slack = self.server.slack
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        path = urlparse(self.path).path
+        if path.startswith("/upload/"):
+            slack.record("upload", {"path": path, "bytes": raw})
+            self._raw(200, b"OK", "text/plain")
+            return
+        if path.startswith("/respond/"):
+            slack.record("response_url", json.loads(raw or b"{}"))
+            self._raw(200, b"ok", "text/plain")
+            return
+        method = path.rsplit("/", 1)[-1]
+        kind = self.headers.get("Content-Type", "")
+        form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        args = json.loads(raw or b"{}") if "json" in kind else form
+        for key in ("blocks", "files"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        slack.record(method, args)
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}" and method != "api.test":
+            self._json({"ok": False, "error": "invalid_auth"})
+            return
+        if method in slack.fail:
+            self._json({"ok": False, "error": slack.fail[method]})
+            return
+        self._json(slack.answer(method, args))
+
+    def _json(self, payload: dict[str, Any]) -> None:
+        self._raw(200, json.dumps(payload).encode(), "application/json")
+
+    def _raw(self, status: int, data: bytes, kind: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    slack: FakeSlack
+
+
+class FakeSlack:
+    """Context manager: ``WebClient(token=TOKEN, base_url=slack.api_url)``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail: dict[str, str] = {}
+        self.files: dict[str, bytes] = {}
+        self._ts = itertools.count(1)
+        self._lock = threading.Condition()
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.slack = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base + "/api/"
+
+    def record(self, method: str, args: dict[str, Any]) -> None:
+        with self._lock:
+            self.calls.append((method, args))
+            self._lock.notify_all()
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1", "user": "factdiff"}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text")}}
+        if method == "users.info":
+            uid = args.get("user", "")
+            if uid not in USERS:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": uid, "name": uid.lower(), "profile": {"display_name": USERS[uid]}}}
+        if method == "files.getUploadURLExternal":
+            return {"ok": True, "upload_url": f"{self.base}/upload/F1", "file_id": "F1"}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": "F1", "title": "report"}]}
+        return {"ok": True}
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [a for m, a in self.calls if m == method]
+
+    def wait_for(self, condition: Callable[[FakeSlack], bool], timeout: float = 60.0) -> None:
+        """Block until ``condition(self)`` holds (checked at every call), or fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not condition(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out waiting; calls so far: {[m for m, _ in self.calls]}")
+                self._lock.wait(min(left, 0.5))
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)

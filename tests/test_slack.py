@@ -1,0 +1,431 @@
+"""The Slack bot, driven the way Slack drives it: signed requests to its HTTP endpoint, and a
+local server playing the Slack Web API that records every call the bot makes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.demo import demo_files
+from bot.slack.app import HELP, REFUSED, Checker, SlackConfig, build_app
+from bot.slack.blocks import MAX_BLOCKS
+from bot.slack.server import http_server
+from checker.engine import DiffEngine
+from retrieval.embeddings import Embedder
+from retrieval.fetch import FetchPolicy
+from retrieval.search import OriginalFinder
+from retrieval.store import SourceStore
+from tests.conftest import free_port, run_cli
+from tests.servers.slack_api import BOT_USER, TOKEN, FakeSlack
+from tests.servers.web import WebServer, page, slow
+
+SECRET = "test-signing-secret"
+DESK = "CDESK"
+
+
+class Bot:
+    """The app on a real HTTP server on 127.0.0.1, and helpers that sign requests like Slack."""
+
+    def __init__(self, url: str, slack: FakeSlack, store: SourceStore) -> None:
+        self.url = url
+        self.slack = slack
+        self.store = store
+        self._ids = iter(range(1, 10_000))
+
+    def post(self, body: str, content_type: str, *, secret: str = SECRET, age: float = 0.0, **headers: str) -> Any:
+        timestamp = str(int(time.time() - age))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+        all_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+            **headers,
+        }
+        return httpx.post(self.url, content=body.encode(), headers=all_headers, timeout=10)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, **headers: str) -> Any:
+        body = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event_id": event_id or f"Ev{next(self._ids)}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+        return self.post(json.dumps(body), "application/json", **headers)
+
+    def mention(self, text: str, ts: str = "100.000001", **kw: Any) -> Any:
+        event = {"type": "app_mention", "user": "U1", "channel": "CNEWS", "ts": ts, "text": f"<@{BOT_USER}> {text}"}
+        return self.event(event, **kw)
+
+    def message(self, text: str, channel: str, ts: str, **fields: Any) -> Any:
+        event = {"type": "message", "user": "U1", "channel": channel, "ts": ts, "text": text, **fields}
+        return self.event(event)
+
+    def command(self, text: str, user: str = "U1", channel: str = "CNEWS") -> Any:
+        form = {
+            "command": "/factcheck",
+            "text": text,
+            "user_id": user,
+            "channel_id": channel,
+            "team_id": "T1",
+            "response_url": f"{self.slack.base}/respond/1",
+            "trigger_id": "trigger",
+        }
+        return self.post(urlencode(form), "application/x-www-form-urlencoded")
+
+    def shortcut(self, message: dict[str, Any], channel: str = "CNEWS") -> Any:
+        payload = {
+            "type": "message_action",
+            "callback_id": "factcheck_message",
+            "team": {"id": "T1"},
+            "user": {"id": "U1"},
+            "channel": {"id": channel},
+            "message": message,
+            "response_url": f"{self.slack.base}/respond/2",
+            "trigger_id": "trigger",
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    def answers(self, thread: str) -> list[dict[str, Any]]:
+        """Final chat.update calls (with blocks, or an apology) for messages posted in ``thread``."""
+        posted = {self._ts(a) for a in self.slack.of("chat.postMessage") if a.get("thread_ts") == thread}
+        return [a for a in self.slack.of("chat.update") if a["ts"] in posted and _final(a)]
+
+    def _ts(self, args: dict[str, Any]) -> str:
+        posts = self.slack.of("chat.postMessage")
+        return f"1700000000.{posts.index(args) + 1:06d}"
+
+    def wait_answer(self, thread: str, n: int = 1) -> list[dict[str, Any]]:
+        self.slack.wait_for(lambda s: len(self.answers(thread)) >= n)
+        return self.answers(thread)
+
+
+def _final(update: dict[str, Any]) -> bool:
+    return bool(update.get("blocks")) or update.get("text", "").startswith((":warning:", ":white_check_mark:"))
+
+
+def block_text(update: dict[str, Any]) -> str:
+    out = []
+    for b in update.get("blocks") or []:
+        if "text" in b:
+            out.append(b["text"]["text"])
+        out += [e.get("text", "") for e in b.get("elements", [])]
+    return "\n".join(out)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def bot(demo_store: SourceStore, minilm: Embedder, slack: FakeSlack) -> Iterator[Bot]:
+    engine = DiffEngine(OriginalFinder(demo_store), align_embedder=minilm)
+    checker = Checker(demo_store, engine, FetchPolicy(allow_private=True))
+    config = SlackConfig(
+        bot_token=TOKEN,
+        signing_secret=SECRET,
+        api_url=slack.api_url,
+        auto_channels=frozenset({DESK}),
+        source_admins=frozenset({"UADMIN"}),
+        recheck_seconds=3600,
+    )
+    server = http_server(build_app(config, checker), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield Bot(f"http://127.0.0.1:{server.server_port}/slack/events", slack, demo_store)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def story() -> str:
+    return demo_files()[1].read_text(encoding="utf-8")
+
+
+def slack_escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ---- journalists ----------------------------------------------------------------------------
+
+
+def test_mention_with_a_pasted_story_is_answered_in_the_thread(bot: Bot, story: str) -> None:
+    t = time.monotonic()
+    response = bot.mention(slack_escaped(story), ts="100.000001")
+    assert response.status_code == 200 and time.monotonic() - t < 3  # acknowledged at once
+
+    answer = bot.wait_answer("100.000001")[0]
+    first = bot.slack.of("chat.postMessage")[0]
+    assert first["thread_ts"] == "100.000001" and "Checking" in first["text"]
+    text = block_text(answer)
+    assert answer["blocks"][0]["type"] == "header" and "reworded" in answer["blocks"][0]["text"]["text"]
+    assert "Larkfield council approves 4.5% water rate rise for 2027" in text  # the original, linked
+    assert "<https://example.org/larkfield/press/2026-10-14-water-rates-2027|" in text
+    assert "'4.5%' became '5.4%'" in text
+    assert len(answer["blocks"]) <= MAX_BLOCKS
+    progress = [u["text"] for u in bot.slack.of("chat.update") if not u.get("blocks")]
+    assert any("comparing" in p for p in progress)  # updated in place as it progressed
+
+
+def test_direct_message_is_answered_in_the_thread(bot: Bot, story: str) -> None:
+    bot.message(slack_escaped(story), "DANA", "200.000001", channel_type="im")
+    answer = bot.wait_answer("200.000001")[0]
+    assert "'4.5%' became '5.4%'" in block_text(answer)
+
+
+def test_empty_mention_gets_a_friendly_explanation(bot: Bot) -> None:
+    bot.mention("   ", ts="300.000001")
+    bot.slack.wait_for(lambda s: any(a.get("thread_ts") == "300.000001" for a in s.of("chat.postMessage")))
+    reply = next(a for a in bot.slack.of("chat.postMessage") if a.get("thread_ts") == "300.000001")
+    assert "Paste the story" in reply["text"]
+
+
+def test_slash_command_help_is_answered_at_once(bot: Bot) -> None:
+    for text in ("help", ""):
+        response = bot.command(text)
+        assert response.status_code == 200
+        assert response.json()["text"] == HELP and response.json()["response_type"] == "ephemeral"
+
+
+def test_slash_command_checks_the_pasted_story_in_the_channel(bot: Bot, story: str) -> None:
+    bot.command(story)
+    bot.slack.wait_for(lambda s: any(_final(u) for u in s.of("chat.update")))
+    post = bot.slack.of("chat.postMessage")[0]
+    assert post["channel"] == "CNEWS" and post.get("thread_ts") is None
+    assert "'4.5%' became '5.4%'" in block_text(next(u for u in bot.slack.of("chat.update") if _final(u)))
+
+
+def test_message_shortcut_checks_that_message_in_its_thread(bot: Bot, story: str) -> None:
+    bot.shortcut({"type": "message", "user": "U1", "ts": "400.000001", "text": slack_escaped(story)})
+    answer = bot.wait_answer("400.000001")[0]
+    assert "reworded" in answer["blocks"][0]["text"]["text"]
+
+
+def test_shared_link_is_fetched_and_checked(bot: Bot, story: str) -> None:
+    html = f"<html><head><title>Water bills</title></head><body><article><h1>Water bills</h1>{''.join(f'<p>{p}</p>' for p in story.split(chr(10) * 2))}</article></body></html>"  # noqa: E501
+    with WebServer({"/news/water": page(html)}) as web:
+        bot.mention(f"<{web.url('/news/water')}>", ts="500.000001")
+        answer = bot.wait_answer("500.000001")[0]
+    assert "'4.5%' became '5.4%'" in block_text(answer)
+    assert any("Fetching" in u["text"] for u in bot.slack.of("chat.update") if not u.get("blocks"))
+
+
+def test_link_that_fails_to_fetch_ends_in_a_friendly_message(bot: Bot) -> None:
+    with WebServer() as web:
+        bot.mention(f"please check <{web.url('/gone')}|this story>", ts="600.000001")
+        answer = bot.wait_answer("600.000001")[0]
+    assert answer["text"].startswith(":warning: Sorry, I couldn't check this:") and "404" in answer["text"]
+
+
+def test_a_40000_character_paste_is_cut_to_slack_limits_with_the_full_report_attached(bot: Bot, story: str) -> None:
+    paragraphs = [p.replace("5.4%", f"{5 + n % 90 / 10:.1f}%") for n, p in enumerate((story + "\n\n") * 80)]
+    paste = "".join(paragraphs)[:40_000]
+    bot.mention(slack_escaped(paste), ts="700.000001")
+    answer = bot.wait_answer("700.000001")[0]
+    bot.slack.wait_for(lambda s: bool(s.of("files.completeUploadExternal")))
+
+    assert len(answer["blocks"]) <= MAX_BLOCKS
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in answer["blocks"])
+    assert "more reworded in the full report" in block_text(answer)
+    upload = bot.slack.of("upload")[0]["bytes"].decode()
+    assert upload.startswith("**") and "### Reworded" in upload
+    assert bot.slack.of("files.completeUploadExternal")[0]["thread_ts"] == "700.000001"
+
+
+def test_checks_run_side_by_side(bot: Bot, story: str) -> None:
+    html = f"<html><body><article><h1>Water</h1><p>{story}</p></article></body></html>"
+    with WebServer({"/slow": slow(4.0, page(html))}) as web:
+        bot.mention(f"<{web.url('/slow')}>", ts="800.000001")
+        bot.slack.wait_for(lambda s: any("Fetching" in u["text"] for u in s.of("chat.update")))
+        bot.mention(slack_escaped(story), ts="800.000002")
+        bot.wait_answer("800.000002")
+        assert not bot.answers("800.000001")  # the slow one is still fetching: it did not hold up the second
+        bot.wait_answer("800.000001")
+
+
+# ---- Slack's side of things -------------------------------------------------------------------
+
+
+def test_retried_event_is_answered_once(bot: Bot, story: str) -> None:
+    first = bot.mention(slack_escaped(story), ts="900.000001", event_id="EvSAME")
+    again = bot.mention(slack_escaped(story), ts="900.000001", event_id="EvSAME", **{"X-Slack-Retry-Num": "1"})
+    assert first.status_code == again.status_code == 200
+    bot.wait_answer("900.000001")
+    bot.mention("", ts="900.000009")  # a later event: once it is answered, the retry would have been too
+    bot.slack.wait_for(lambda s: any(a.get("thread_ts") == "900.000009" for a in s.of("chat.postMessage")))
+    checking = [a for a in bot.slack.of("chat.postMessage") if a.get("thread_ts") == "900.000001"]
+    assert len(checking) == 1
+
+
+@pytest.mark.parametrize(("secret", "age"), [("forged-secret", 0.0), (SECRET, 600.0)])
+def test_forged_or_stale_signatures_are_refused(bot: Bot, story: str, secret: str, age: float) -> None:
+    event = {"type": "app_mention", "user": "U1", "channel": "CNEWS", "ts": "1.1", "text": f"<@{BOT_USER}> hi"}
+    body = json.dumps({"type": "event_callback", "event_id": "EvX", "team_id": "T1", "event": event})
+    response = bot.post(body, "application/json", secret=secret, age=age)
+    assert response.status_code == 401
+    time.sleep(0.5)
+    assert not bot.slack.of("chat.postMessage")
+
+
+# ---- editors' channels ----------------------------------------------------------------------
+
+
+def test_links_in_a_watched_channel_are_checked_automatically_once(bot: Bot, story: str) -> None:
+    html = f"<html><body><article><h1>Water</h1>{''.join(f'<p>{p}</p>' for p in story.split(chr(10) * 2))}</article></body></html>"  # noqa: E501
+    with WebServer({"/water": page(html)}) as web:
+        link = web.url("/water")
+        bot.message(f"Our water story: <{link}>", DESK, "1000.000001")
+        answer = bot.wait_answer("1000.000001")[0]
+        assert "reworded" in answer["blocks"][0]["text"]["text"]
+        bot.message(f"Again: <{link}|the water story>", DESK, "1000.000002")
+        bot.message(f"Not watched: <{link}>", "COTHER", "1000.000003")
+        bot.message(slack_escaped(story), "DANA", "1000.000004", channel_type="im")  # a marker
+        bot.wait_answer("1000.000004")
+    assert not [a for a in bot.slack.of("chat.postMessage") if a.get("thread_ts") in ("1000.000002", "1000.000003")]
+    assert web.paths().count("/water") == 1
+
+
+def test_clean_story_in_a_watched_channel_gets_a_short_all_clear(bot: Bot) -> None:
+    statement = Path(demo_files()[0][2]).read_text(encoding="utf-8").split("\n\n", 1)[1]
+    html = (
+        f"<html><body><article>{''.join(f'<p>{p}</p>' for p in statement.split(chr(10) * 2))}</article></body></html>"
+    )
+    with WebServer({"/statement": page(html)}) as web:
+        bot.message(f"<{web.url('/statement')}>", DESK, "1100.000001")
+        answer = bot.wait_answer("1100.000001")[0]
+    assert answer["text"] == ":white_check_mark: No problems found against 1 source."
+
+
+# ---- sources from Slack ---------------------------------------------------------------------
+
+NEW_SOURCE = """Title: Larkfield library extends weekend hours
+Published: 2026-11-02
+URL: https://example.org/larkfield/press/library-hours
+
+The Larkfield Central Library will open on Sundays from 10 a.m. to 4 p.m. starting December 6, the
+city's library board said on Monday. The board approved $84,000 for additional staff.
+Board chair Lena Marsh said weekend visits had doubled since the reading room reopened in May.
+"""
+
+
+def test_admin_adds_a_source_by_link(bot: Bot) -> None:
+    html = (
+        "<html><body><article><h1>Library hours</h1><p>"
+        + NEW_SOURCE.split("\n\n", 1)[1]
+        + "</p></article></body></html>"
+    )
+    before = len(bot.store.list_articles())
+    with WebServer({"/library": page(html)}) as web:
+        ack = bot.command(f"add <{web.url('/library')}>", user="UADMIN")
+        assert "Adding the source" in ack.json()["text"]
+        bot.slack.wait_for(lambda s: bool(s.of("response_url")))
+    assert bot.slack.of("response_url")[0]["text"].startswith(":white_check_mark: Added")
+    assert len(bot.store.list_articles()) == before + 1
+
+
+def test_non_admin_cannot_add_a_source(bot: Bot) -> None:
+    before = len(bot.store.list_articles())
+    with WebServer({"/library": page("<html><body><p>Anything</p></body></html>")}) as web:
+        ack = bot.command(f"add <{web.url('/library')}>", user="U1")
+        time.sleep(0.5)
+        assert web.paths() == []  # nothing was even fetched
+    assert ack.json()["text"] == REFUSED
+    assert len(bot.store.list_articles()) == before
+
+
+def test_admin_adds_files_in_a_direct_message_and_others_are_refused(bot: Bot) -> None:
+    bot.slack.files["/files/library.txt"] = NEW_SOURCE.encode()
+    before = len(bot.store.list_articles())
+    shared = [
+        {
+            "id": "F1",
+            "name": "library.txt",
+            "size": len(NEW_SOURCE),
+            "url_private_download": f"{bot.slack.base}/files/library.txt",
+        },
+        {"id": "F2", "name": "photo.png", "size": 10, "url_private_download": f"{bot.slack.base}/files/photo.png"},
+    ]
+    bot.event(
+        {
+            "type": "message",
+            "subtype": "file_share",
+            "channel_type": "im",
+            "user": "U1",
+            "channel": "DANA",
+            "ts": "1200.000001",
+            "text": "",
+            "files": shared,
+        }
+    )
+    bot.event(
+        {
+            "type": "message",
+            "subtype": "file_share",
+            "channel_type": "im",
+            "user": "UADMIN",
+            "channel": "DSAM",
+            "ts": "1200.000002",
+            "text": "",
+            "files": shared,
+        }
+    )
+    bot.slack.wait_for(
+        lambda s: len([a for a in s.of("chat.postMessage") if a.get("thread_ts", "").startswith("1200")]) >= 2
+    )
+    replies = {a["thread_ts"]: a["text"] for a in bot.slack.of("chat.postMessage")}
+    assert replies["1200.000001"] == REFUSED
+    assert "Added *Larkfield library extends weekend hours*" in replies["1200.000002"]
+    assert "photo.png: send .txt, .md, .html or .jsonl files" in replies["1200.000002"]
+    assert len(bot.store.list_articles()) == before + 1
+
+
+# ---- the command ----------------------------------------------------------------------------
+
+
+def test_slack_command_needs_its_tokens(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    done = run_cli(["slack"], cli_env, cwd=tmp_path)
+    assert done.returncode == 2 and "SLACK_SIGNING_SECRET" in done.stderr
+    done = run_cli(["slack"], cli_env | {"SLACK_SIGNING_SECRET": SECRET}, cwd=tmp_path)
+    assert done.returncode == 2 and "SLACK_BOT_TOKEN is not set" in done.stderr
+
+
+def test_factdiff_slack_serves_signed_events_over_http(tmp_path: Path, cli_env: dict[str, str], story: str) -> None:
+    sources, _ = demo_files()
+    assert run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path).returncode == 0
+    port = free_port()
+    with FakeSlack() as slack:
+        env = cli_env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "slack", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stderr is not None
+            lines = [proc.stderr.readline()]
+            while lines[-1] and "listening" not in lines[-1]:
+                lines.append(proc.stderr.readline())
+            assert f"listening on http://127.0.0.1:{port}/slack/events" in lines[-1], lines
+            bot = Bot(f"http://127.0.0.1:{port}/slack/events", slack, None)  # type: ignore[arg-type]
+            assert bot.mention(slack_escaped(story), ts="1300.000001").status_code == 200
+            answer = bot.wait_answer("1300.000001")[0]
+            assert "'4.5%' became '5.4%'" in block_text(answer)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
