@@ -65,7 +65,7 @@ VARIABLES = {"sources", "claims", "omissions"}
 CANDIDATES = 3  # source sentences sent with each claim, at most
 NEARLY = 0.05  # ... a second or third only when this close to the best
 PLAUSIBLE = 0.3  # a cited sentence this similar to the claim (or covering this share of its terms)
-OMISSION_POOL = 8  # source sentences offered as possible omissions (as many as a report lists)
+OMISSION_POOL = 6  # source sentences offered as possible omissions
 CLOSEST_CLAIMS = 2  # claims shown with each, when related at all
 RELATED = 0.3
 MESSAGE_OVERHEAD = 12  # tokens the chat format adds around two messages
@@ -77,8 +77,8 @@ class _Answer(BaseModel):
 
 class ChangeAnswer(_Answer):
     type: ChangeType
-    story_words: str
-    source_words: str
+    story: str  # a few words copied from the claim
+    source: str  # ... and from the cited source sentence
 
 
 class ClaimJudgment(_Answer):
@@ -171,7 +171,7 @@ class LLMJudge:
         self.prompt: Prompt = load_prompt(PROMPT, expect=VARIABLES, directory=prompts_dir)
         self.encoding = encoding or get_encoding(encoding_name_for_model(self.config.model))
         schema = json.dumps(compact_schema(JudgeAnswer), separators=(",", ":"))
-        self._schema_tokens = count_tokens(schema, self.encoding)
+        self.schema_tokens = count_tokens(schema, self.encoding)
 
     @property
     def prompt_version(self) -> str:
@@ -259,7 +259,7 @@ class LLMJudge:
             sources="\n".join(lines), claims="\n".join(claims) or "-", omissions="\n".join(omissions) or "-"
         )
         tokens = count_tokens(system, self.encoding) + count_tokens(user, self.encoding)
-        tokens += self._schema_tokens + MESSAGE_OVERHEAD
+        tokens += self.schema_tokens + MESSAGE_OVERHEAD
         max_tokens = min(self.config.max_completion_tokens, 200 + 140 * len(batch.claims) + 25 * len(batch.omissions))
         return Batch(
             batch.claims,
@@ -367,12 +367,12 @@ class LLMJudge:
 
     @staticmethod
     def _change(c: ChangeAnswer, claim: str, cited: list[SourceSentence], tally: _Tally) -> Change:
-        story = locate(c.story_words, claim) if c.story_words.strip() else None
+        story = locate(c.story, claim) if c.story.strip() else None
         source = None
-        if c.source_words.strip():
-            source = next((w for w in (locate(c.source_words, s.text) for s in cited) if w), None)
-        tally.unverified_words += int(bool(c.story_words.strip()) and story is None)
-        tally.unverified_words += int(bool(c.source_words.strip()) and source is None)
+        if c.source.strip():
+            source = next((w for w in (locate(c.source, s.text) for s in cited) if w), None)
+        tally.unverified_words += int(bool(c.story.strip()) and story is None)
+        tally.unverified_words += int(bool(c.source.strip()) and source is None)
         label = LABELS[c.type]
         if story and source:
             note = f"{label}: '{source}' became '{story}'"

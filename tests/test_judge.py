@@ -110,8 +110,8 @@ def test_model_verdicts_replace_offline_ones_with_quotes_from_the_store(
                 "changes": [
                     {
                         "type": "scope",
-                        "story_words": "in Eastgate and Riverside",
-                        "source_words": "in the Eastgate and Riverside districts",
+                        "story": "in Eastgate and Riverside",
+                        "source": "in the Eastgate and Riverside districts",
                     }
                 ],
                 "reason": "The districts are named as whole areas.",
@@ -131,8 +131,11 @@ def test_model_verdicts_replace_offline_ones_with_quotes_from_the_store(
     # the replacement programme claim: the offline engine's hedge finding, overruled by the model
     assert finding(report, "cut water lost").kind == "supported"
     omitted = [f.source.text for f in report.of_kind("omitted")]
-    assert len(omitted) == 2 and "3,800" in omitted[1] and "audit is scheduled" in omitted[0]  # ranked
-    assert len(offline(demo_store, minilm, story).of_kind("omitted")) == 7
+    assert "audit is scheduled" in omitted[0] and "3,800" in omitted[1]  # ranked
+    # the offline engine's top omissions were offered to the model, which called them minor
+    offline_omitted = [f.source.text for f in offline(demo_store, minilm, story).of_kind("omitted")]
+    assert "Councillor Daniel Reyes" in offline_omitted[0] and not any("Reyes" in t for t in omitted)
+    assert set(omitted) < set(offline_omitted)  # beyond the offered few, the offline verdicts stand
     assert_quotes_are_stored_text(report, demo_store)
 
 
@@ -143,7 +146,7 @@ def test_analyzer_records_model_prompt_version_tokens_and_cost(
     a = report_to_json(report)["analyzer"]
 
     assert a["name"] == "factdiff-llm" and a["model"] == "gpt-4.1-mini"
-    assert a["prompt_version"] == "judge@2"
+    assert a["prompt_version"] == "judge@3"
     assert a["requests"] == len(api.chats()) == 1
     assert a["prompt_tokens"] > 0 and a["completion_tokens"] > 0
     price_in, price_out = PRICES["gpt-4.1-mini"]
@@ -206,7 +209,7 @@ def test_invented_quotes_never_reach_the_report(
         {
             "Pipes laid": {
                 "verdict": "reworded",
-                "changes": [{"type": "quotation", "story_words": "are failing", "source_words": invented}],
+                "changes": [{"type": "quotation", "story": "are failing", "source": invented}],
                 "reason": f'Okafor also said \u201c{invented}\u201d and "nothing else".',
             }
         }
@@ -445,7 +448,7 @@ def test_check_command_uses_the_configured_llm_and_no_llm_skips_it(tmp_path: Pat
         done = run_cli(["check", "--format", "json", str(story)], env, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         analyzer = json.loads(done.stdout)["analyzer"]
-        assert analyzer["name"] == "factdiff-llm" and analyzer["prompt_version"] == "judge@2"
+        assert analyzer["name"] == "factdiff-llm" and analyzer["prompt_version"] == "judge@3"
         assert analyzer["requests"] == len(api.chats()) == 1
         assert api.requests[0][1]["authorization"] == "Bearer test-key"
 

@@ -27,7 +27,8 @@ from retrieval.fetch import FetchPolicy
 from retrieval.search import OriginalFinder
 from retrieval.store import SourceStore
 from tests.conftest import free_port, run_cli
-from tests.servers.slack_api import BOT_USER, TOKEN, FakeSlack
+from tests.servers.slack_api import APP_TOKEN, BOT_USER, TOKEN, FakeSlack
+from tests.servers.socket_mode import FakeSocketMode
 from tests.servers.web import WebServer, page, slow
 
 SECRET = "test-signing-secret"
@@ -426,6 +427,34 @@ def test_factdiff_slack_serves_signed_events_over_http(tmp_path: Path, cli_env: 
             assert bot.mention(slack_escaped(story), ts="1300.000001").status_code == 200
             answer = bot.wait_answer("1300.000001")[0]
             assert "'4.5%' became '5.4%'" in block_text(answer)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(
+    tmp_path: Path, cli_env: dict[str, str], story: str
+) -> None:
+    sources, _ = demo_files()
+    assert run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path).returncode == 0
+    with FakeSlack() as slack, FakeSocketMode() as socket_mode:
+        slack.socket_url = socket_mode.url
+        env = cli_env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "slack"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
+        )
+        try:
+            assert socket_mode.connected.wait(60), "the app never connected"
+            event = {"type": "app_mention", "user": "U1", "channel": "CNEWS", "ts": "1400.000001"}
+            event["text"] = f"<@{BOT_USER}> {slack_escaped(story)}"
+            socket_mode.send_event(
+                "env-1", {"type": "event_callback", "event_id": "EvS1", "team_id": "T1", "event": event}
+            )
+            socket_mode.wait_ack("env-1")
+            bot = Bot("unused", slack, None)  # type: ignore[arg-type]
+            answer = bot.wait_answer("1400.000001")[0]
+            assert "'4.5%' became '5.4%'" in block_text(answer)
+            assert slack.of("apps.connections.open")  # asked with the app token, as Slack wants
         finally:
             proc.terminate()
             proc.wait(timeout=10)

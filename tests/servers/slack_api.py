@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 BOT_USER = "UBOT"
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 USERS = {"U1": "Ana Reporter", "UADMIN": "Sam Editor"}
 
 
@@ -57,7 +58,8 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         slack.record(method, args)
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}" and method != "api.test":
+        token = APP_TOKEN if method == "apps.connections.open" else TOKEN
+        if self.headers.get("Authorization") != f"Bearer {token}":
             self._json({"ok": False, "error": "invalid_auth"})
             return
         if method in slack.fail:
@@ -88,6 +90,7 @@ class FakeSlack:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail: dict[str, str] = {}
         self.files: dict[str, bytes] = {}
+        self.socket_url: str | None = None  # apps.connections.open hands this out (Socket Mode)
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -108,6 +111,8 @@ class FakeSlack:
             self._lock.notify_all()
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_allowed"}
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1", "user": "factdiff"}
         if method in ("chat.postMessage", "chat.update"):
