@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from checker.models import Change, DiffOp
+from checker.opposites import opposites
 from retrieval.lexical import terms
 
 _WORD = re.compile(r"[\w'\u2019%$.,-]+|[^\w\s]", re.UNICODE)
@@ -388,6 +389,13 @@ def detect(claim: str, source: str, all_sources: str, context: str | None = None
                 "a negation was added" if cneg else "a negation was dropped",
             )
         )
+    if not any(c.type == "negation" for c in changes):
+        flipped = opposites(claim, source)
+        if flipped:
+            story_word, source_word = flipped[0]
+            changes.append(
+                Change("negation", story_word, source_word, f"'{source_word}' became '{story_word}', its opposite")
+            )
     ch, sh = _markers(claim, HEDGES), _on_kept_content(source, claim, HEDGES)
     cc, sc = _markers(claim, CERTAINTY), _markers(source, CERTAINTY)
     if sh - ch and (not ch or cc - sc):
