@@ -456,9 +456,11 @@ class LLMJudge:
                 "the claim supported: the code found a changed figure, date or quotation"
             )
         if tally.unanswered:
-            notes.append(f"the model left {tally.unanswered} items unanswered; the offline verdicts are shown for them")
+            n = tally.unanswered
+            notes.append(f"the model left {n} item{'s' * (n != 1)} unanswered; the offline verdicts are shown for them")
         if ok and verbatim:
-            notes.append(f"{verbatim} claims are word for word in an original: settled by the code, not sent")
+            are = "claim is" if verbatim == 1 else "claims are"
+            notes.append(f"{verbatim} {are} word for word in an original: settled by the code, not sent")
         prices = cfg.prices()
         cost = None
         if prices is not None:

@@ -458,3 +458,18 @@ def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_the_bots_own_messages_and_edits_are_never_checked(bot: Bot, story: str) -> None:
+    with WebServer({"/water": page(f"<html><body><article><p>{story}</p></article></body></html>")}) as web:
+        link = web.url("/water")
+        bot.message(f"<{link}>", DESK, "1500.000001", bot_id="BBOT")  # our own reply, citing a link
+        bot.message(f"<{link}>", DESK, "1500.000002", subtype="message_changed")
+        bot.message(slack_escaped(story), "DANA", "1500.000003", channel_type="im")  # a marker
+        bot.wait_answer("1500.000003")
+        assert web.paths() == []
+    assert not [
+        a
+        for a in bot.slack.of("chat.postMessage")
+        if a.get("thread_ts", "").startswith("1500.00000") and a["thread_ts"] != "1500.000003"
+    ]
