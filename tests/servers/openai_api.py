@@ -17,9 +17,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.servers.loopback import LoopbackHTTPServer, LoopbackServer
 
 DIMENSION = 64
 
@@ -83,14 +84,14 @@ def omission_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: LoopbackHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
 
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-        api = self.server.api
+        api = self.server.owner
         api.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         if api.fail_next:
             status = api.fail_next.pop(0)
@@ -168,12 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    api: FakeOpenAI
-
-
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """Context manager: ``with FakeOpenAI() as api: OpenAI(base_url=api.base_url, api_key="x")``."""
 
     def __init__(self, responder: Responder | None = None) -> None:
@@ -185,13 +181,11 @@ class FakeOpenAI:
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.api = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._listen(_Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
         with self.lock:
@@ -210,12 +204,3 @@ class FakeOpenAI:
         """The bodies of the chat requests received, in order."""
         with self.lock:
             return [b for p, _, b in self.requests if p.rstrip("/") == "/v1/chat/completions"]
-
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)

@@ -13,10 +13,11 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.servers.loopback import LoopbackHTTPServer, LoopbackServer
 
 BOT_USER = "UBOT"
 TOKEN = "xoxb-test-token"
@@ -25,13 +26,13 @@ USERS = {"U1": "Ana Reporter", "UADMIN": "Sam Editor"}
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: LoopbackHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
 
     def do_GET(self) -> None:  # noqa: N802
-        slack = self.server.slack
+        slack = self.server.owner
         path = urlparse(self.path).path
         if path in slack.files and self.headers.get("Authorization") == f"Bearer {TOKEN}":
             self._raw(200, slack.files[path], "application/octet-stream")
@@ -39,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._raw(404, b"not found", "text/plain")
 
     def do_POST(self) -> None:  # noqa: N802
-        slack = self.server.slack
+        slack = self.server.owner
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         path = urlparse(self.path).path
         if path.startswith("/upload/"):
@@ -78,12 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    slack: FakeSlack
-
-
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Context manager: ``WebClient(token=TOKEN, base_url=slack.api_url)``."""
 
     def __init__(self) -> None:
@@ -93,13 +89,11 @@ class FakeSlack:
         self.socket_url: str | None = None  # apps.connections.open hands this out (Socket Mode)
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.slack = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._listen(_Handler)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def api_url(self) -> str:
@@ -142,12 +136,3 @@ class FakeSlack:
                 if left <= 0:
                     raise AssertionError(f"timed out waiting; calls so far: {[m for m, _ in self.calls]}")
                 self._lock.wait(min(left, 0.5))
-
-    def __enter__(self) -> FakeSlack:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
