@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import tiktoken
+
 from bot.settings import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import StoreError
@@ -47,17 +49,21 @@ def openai_client(settings: Settings) -> Any:
     return OpenAI(api_key=key, base_url=settings.openai_base_url or None, max_retries=2, timeout=60)
 
 
+def encoding(settings: Settings) -> tiktoken.Encoding:
+    """The tiktoken encoding for chunk sizes and LLM prompts: FACTDIFF_TOKENIZER, else the LLM model's."""
+    return get_encoding(settings.tokenizer or encoding_name_for_model(settings.llm_model))
+
+
 def embedder(settings: Settings) -> Embedder:
     client = openai_client(settings) if settings.embeddings == "openai" else None
     return make_embedder(settings.embeddings, openai_client=client, openai_model=settings.openai_embedding_model)
 
 
 def source_store(settings: Settings, client: Any = None, emb: Embedder | None = None) -> SourceStore:
-    encoding = get_encoding(settings.tokenizer or encoding_name_for_model(settings.llm_model))
     return SourceStore(
         client if client is not None else chroma_client(settings),
         emb or embedder(settings),
-        encoding,
+        encoding(settings),
         StoreConfig(prefix=settings.collection_prefix, chunk_tokens=settings.chunk_tokens),
     )
 
@@ -84,8 +90,7 @@ def llm_judge(settings: Settings) -> Any:
         price_input=settings.llm_price_input,
         price_output=settings.llm_price_output,
     )
-    encoding = get_encoding(settings.tokenizer or encoding_name_for_model(settings.llm_model))
-    return LLMJudge(openai_client(settings), config, prompts_dir=settings.prompts_dir, encoding=encoding)
+    return LLMJudge(openai_client(settings), config, prompts_dir=settings.prompts_dir, encoding=encoding(settings))
 
 
 def diff_engine(store: SourceStore, judge: Any = None) -> Any:

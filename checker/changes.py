@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from checker.models import Change, DiffOp
 from checker.opposites import opposites
 from retrieval.lexical import terms
+from retrieval.sentences import MONTH_ABBREVIATIONS
 
 _WORD = re.compile(r"[\w'\u2019%$.,-]+|[^\w\s]", re.UNICODE)
 _NUMBER = re.compile(r"(?<![\w.])[$\u00a3\u20ac]?\d+(?:[.,]\d+)*(?:%|bn|m|k)?(?![\w])")
@@ -58,19 +59,7 @@ MONTHS = [
     "october",
     "november",
     "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-]
+] + list(MONTH_ABBREVIATIONS)
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 NEGATIONS = {
     "not",

@@ -139,18 +139,20 @@ class DiffEngine:
         normal_articles = {a.id: _normal(a.text) for a in articles}
         all_terms = set(terms(all_text))
         verdicts = [self._judge(i, alignment, all_text, all_terms, normal_articles) for i in range(len(claims))]
-        pool = omission_candidates(alignment, self._merge(verdicts, text))
+        findings = self._merge(verdicts, text)
+        pool = omission_candidates(alignment, findings)
         analyzer = Analyzer(notes=notes)
         omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
         if self.judge is not None:
             judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool))
-            for i, v in judgement.verdicts.items():
-                verdicts[i] = v
+            if judgement.verdicts:
+                for i, v in judgement.verdicts.items():
+                    verdicts[i] = v
+                findings = self._merge(verdicts, text)
             if judgement.omitted is not None:
                 omitted = judgement.omitted[: self.config.max_omissions]
             analyzer = judgement.analyzer
             analyzer.notes[:0] = notes
-        findings = self._merge(verdicts, text)
         cited = {f.source.id for f in findings if f.source is not None}
         ranks = {c.index: c.rank for c in pool}
         findings.extend(

@@ -105,12 +105,12 @@ class Batch:
 
     claims: list[int]  # claim indices
     omissions: list[int]  # indices into Analysis.omission_candidates
-    claim_ids: set[str] = field(default_factory=set)
-    source_ids: set[str] = field(default_factory=set)
-    system: str = ""
-    user: str = ""
-    prompt_tokens: int = 0
-    max_tokens: int = 0
+    claim_ids: set[str]
+    source_ids: set[str]
+    system: str
+    user: str
+    prompt_tokens: int
+    max_tokens: int
 
 
 @dataclass
@@ -202,24 +202,31 @@ class LLMJudge:
         claim closest to it, so the model sees what the story says about it."""
         budget = self.config.max_prompt_tokens
         judged = [i for i, v in enumerate(analysis.verdicts) if not v.verbatim]
+        cands = {i: self.candidates(analysis, i) for i in judged}
+
+        def fit(claims: list[int], omissions: list[int]) -> Batch | None:
+            batch = self._render(analysis, claims, omissions, cands)
+            return batch if batch.prompt_tokens <= budget else None
+
         batches: list[Batch] = []
         skipped = 0
         for i in judged:
-            if batches and self._fits(analysis, Batch(batches[-1].claims + [i], [])):
-                batches[-1] = self._render(analysis, Batch(batches[-1].claims + [i], []))
-            elif self._fits(analysis, Batch([i], [])):
-                batches.append(self._render(analysis, Batch([i], [])))
+            grown = fit(batches[-1].claims + [i], []) if batches else None
+            if grown is not None:
+                batches[-1] = grown
+            elif (alone := fit([i], [])) is not None:
+                batches.append(alone)
             else:
                 skipped += 1
         for k in range(min(OMISSION_POOL, len(analysis.omission_candidates))):
             near = self.closest_claims(analysis, analysis.omission_candidates[k].index, judged)
-            home = next((b for b in batches if near and near[0] in b.claims), batches[0] if batches else None)
-            if home is not None and self._fits(analysis, Batch(home.claims, home.omissions + [k])):
-                batches[batches.index(home)] = self._render(analysis, Batch(home.claims, home.omissions + [k]))
-            elif batches and not batches[-1].claims and self._fits(analysis, Batch([], batches[-1].omissions + [k])):
-                batches[-1] = self._render(analysis, Batch([], batches[-1].omissions + [k]))
+            home = next((n for n, b in enumerate(batches) if near and near[0] in b.claims), 0 if batches else None)
+            if home is not None and (grown := fit(batches[home].claims, batches[home].omissions + [k])):
+                batches[home] = grown
+            elif batches and not batches[-1].claims and (grown := fit([], batches[-1].omissions + [k])):
+                batches[-1] = grown
             else:
-                batches.append(self._render(analysis, Batch([], [k])))
+                batches.append(self._render(analysis, [], [k], cands))
         notes = []
         if skipped:
             notes.append(
@@ -227,15 +234,14 @@ class LLMJudge:
             )
         return batches, notes
 
-    def _fits(self, analysis: Analysis, batch: Batch) -> bool:
-        return self._render(analysis, batch).prompt_tokens <= self.config.max_prompt_tokens
-
-    def _render(self, analysis: Analysis, batch: Batch) -> Batch:
+    def _render(
+        self, analysis: Analysis, claims: list[int], omissions: list[int], cands: dict[int, list[int]]
+    ) -> Batch:
+        """The request for these claims and omission candidates (``cands``: each claim's sentences)."""
         al = analysis.alignment
         pool = analysis.omission_candidates
-        cands = {i: self.candidates(analysis, i) for i in batch.claims}
-        near = {k: [i for i in self.closest_claims(analysis, pool[k].index, batch.claims)] for k in batch.omissions}
-        shown = {j for js in cands.values() for j in js} | {pool[k].index for k in batch.omissions}
+        near = {k: self.closest_claims(analysis, pool[k].index, claims) for k in omissions}
+        shown = {j for i in claims for j in cands[i]} | {pool[k].index for k in omissions}
         ordered = sorted(shown, key=lambda j: _order(al.sources[j].id))
         lines, articles = [], set()
         for j in ordered:
@@ -246,25 +252,25 @@ class LLMJudge:
                 info = s.article
                 lines.append(f"{article} | article | {_line(info.title)} | {info.published or 'undated'}")
             lines.append(f"{s.id} | {_line(s.text)}")
-        claims = [
+        claim_lines = [
             f"{al.claims[i].id} | candidates {' '.join(al.sources[j].id for j in cands[i]) or '-'} | "
             f"{_line(al.claims[i].text)}"
-            for i in batch.claims
+            for i in claims
         ]
-        omissions = [
+        omission_lines = [
             f"{al.sources[pool[k].index].id} | closest claims {' '.join(al.claims[i].id for i in near[k]) or '-'}"
-            for k in batch.omissions
+            for k in omissions
         ]
         system, user = self.prompt.render(
-            sources="\n".join(lines), claims="\n".join(claims) or "-", omissions="\n".join(omissions) or "-"
+            sources="\n".join(lines), claims="\n".join(claim_lines) or "-", omissions="\n".join(omission_lines) or "-"
         )
         tokens = count_tokens(system, self.encoding) + count_tokens(user, self.encoding)
         tokens += self.schema_tokens + MESSAGE_OVERHEAD
-        max_tokens = min(self.config.max_completion_tokens, 200 + 140 * len(batch.claims) + 25 * len(batch.omissions))
+        max_tokens = min(self.config.max_completion_tokens, 200 + 140 * len(claims) + 25 * len(omissions))
         return Batch(
-            batch.claims,
-            batch.omissions,
-            {al.claims[i].id for i in batch.claims},
+            claims,
+            omissions,
+            {al.claims[i].id for i in claims},
             {al.sources[j].id for j in shown},
             system,
             user,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+MONTH_ABBREVIATIONS = ("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec")
 ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -58,18 +59,7 @@ ABBREVIATIONS = frozenset(
         "al",
         "approx",
         "est",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
+        *MONTH_ABBREVIATIONS,
         "mon",
         "tue",
         "tues",
@@ -283,11 +273,8 @@ def _candidate_cuts(text: str, start: int, end: int, keep_quotes: bool = True) -
         last = cut
     marker = _LIST_ITEM.match(text, start, end)
     floor = marker.end() if marker else start  # "1. Ten new buses" is one item, not "1." + ...
-    return [
-        c
-        for c in sorted(cuts | glued)
-        if c > floor and (c in glued or not (keep_quotes and _inside_quote(text, start, c, end)))
-    ]
+    marks = _quote_marks(text, start, end) if keep_quotes and cuts - glued else []
+    return [c for c in sorted(cuts | glued) if c > floor and (c in glued or not _inside_quote(marks, c))]
 
 
 def _is_boundary(text: str, p_start: int, p_end: int, end: int) -> bool:
@@ -354,12 +341,12 @@ def _quote_marks(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return marks
 
 
-def _inside_quote(text: str, start: int, cut: int, end: int) -> bool:
+def _inside_quote(marks: list[tuple[int, int]], cut: int) -> bool:
     """Is ``cut`` inside a quotation that opens before it and closes after it, in this paragraph?
+    ``marks`` are the paragraph's quote marks (:func:`_quote_marks`).
 
     An opening quote that never closes (a quotation cut short) holds nothing together.
     """
-    marks = _quote_marks(text, start, end)
     depth = 0
     for p, step in marks:
         if p >= cut:

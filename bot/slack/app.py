@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from bot.slack.blocks import escape, report_blocks
 from bot.slack.text import Decoded, decode
 from checker.models import Report
-from checker.render import render_markdown
+from checker.render import is_clean, render_markdown
 from retrieval.errors import ConfigError, FactDiffError, FetchError, InputError
 from retrieval.ingest import IngestRequest, fetch_article, ingest, iter_items
 from retrieval.models import IngestOutcome
@@ -77,6 +77,10 @@ class Checker:
     def check_text(self, text: str) -> Report:
         return self.engine.check(text)  # type: ignore[no-any-return]
 
+    def check(self, message: Decoded) -> Report:
+        """A shared link is fetched and checked; anything else is checked as a pasted story."""
+        return self.check_url(message.links[0]) if message.is_link_request else self.check_text(message.text)
+
     def check_url(self, url: str) -> Report:
         draft, final_url = fetch_article(url, self.fetch_policy, self.http_client)
         return self.engine.check(draft.text, url=final_url)  # type: ignore[no-any-return]
@@ -90,8 +94,7 @@ class Checker:
         with tempfile.TemporaryDirectory(prefix="factdiff-slack-") as tmp:
             path = Path(tmp) / safe
             path.write_bytes(data)
-            outcome = list(ingest(self.store, iter_items(IngestRequest((str(path),)))))[0]
-        return outcome
+            return list(ingest(self.store, iter_items(IngestRequest((str(path),)))))[0]
 
 
 class _Seen:
@@ -135,7 +138,7 @@ class _Bot:
     client: WebClient
     bot_user: str | None = None
     events: _Seen = field(default_factory=lambda: _Seen(3600))
-    links: _Seen | None = None
+    links: _Seen = field(init=False)
     names: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -220,7 +223,6 @@ class _Bot:
 
     def auto_check(self, event: dict[str, Any], channel: str, thread_ts: str | None) -> None:
         decoded = self.decode(event.get("text", ""))
-        assert self.links is not None
         for url in decoded.links[:MAX_AUTO_LINKS]:
             if not self.links.first(url):
                 log.info("%s was checked within the last %.0f s; not again", url, self.config.recheck_seconds)
@@ -230,7 +232,7 @@ class _Bot:
                 continue
             try:
                 report = self.checker.check_url(url)
-                if report.sources and not any(report.of_kind(k) for k in ("reworded", "added", "omitted")):
+                if report.sources and is_clean(report):
                     n = len(report.sources)
                     clean = f":white_check_mark: No problems found against {n} source{'s' * (n != 1)}."
                     self.update(channel, ts, clean)
@@ -266,12 +268,12 @@ class _Bot:
         with httpx.stream("GET", url, headers=headers, timeout=30, follow_redirects=True) as r:
             if r.status_code != 200:
                 raise FetchError(f"Slack answered {r.status_code} to the file download")
-            data = b""
+            data = bytearray()
             for chunk in r.iter_bytes():
                 data += chunk
                 if len(data) > MAX_FILE_BYTES:
                     raise InputError(f"the file is over {MAX_FILE_BYTES // 1_000_000} MB")
-        return data
+        return bytes(data)
 
     def on_command(self, command: dict[str, Any], respond: Callable[..., Any]) -> None:
         text = (command.get("text") or "").strip()
@@ -294,12 +296,7 @@ class _Bot:
         except SlackApiError as exc:  # not in the channel: answer the user privately
             log.info("cannot post in %s (%s); answering privately", channel, exc.response.get("error"))
             try:
-                decoded = self.decode(text)
-                report = (
-                    self.checker.check_url(decoded.links[0])
-                    if decoded.is_link_request
-                    else (self.checker.check_text(decoded.text))
-                )
+                report = self.checker.check(self.decode(text))
                 shown = report_blocks(report)
                 respond(text=shown.text, blocks=shown.blocks, response_type="ephemeral")
             except Exception as inner:
