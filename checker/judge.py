@@ -13,7 +13,12 @@ ID the request did not contain is dropped and counted; a supported or reworded v
 source it can cite, or citing sentences unrelated to the claim, is dropped and counted (the
 offline verdict stands); the words a change names are shown only where they are found
 verbatim in the claim or the source sentence; the model's reason is shown without quotation
-marks; and a figure, date or quotation the code found changed is not overruled.
+marks; and a figure, date or quotation the code finds changed, against the offline match or
+against the sentence the model cites, is never overruled by "supported".
+
+Claims the model could not change are settled by the code and not sent: those found word for
+word in an original, and added claims with nothing related in the sources (a verdict citing
+their closest sentences would be dropped as implausible).
 
 Requests are planned with tiktoken: only the aligned candidate sentences are sent, one line
 each, long stories are split into batches that fit ``max_prompt_tokens``, and batches run
@@ -34,6 +39,7 @@ import tiktoken
 from pydantic import BaseModel, ConfigDict
 
 from checker.analysis import Analysis, Judgement, Verdict
+from checker.changes import detect, trimmed_quotes
 from checker.llm import LLMConfig, LLMFailure, StructuredLLM, Usage, compact_schema
 from checker.models import CHANGE_TYPES, Analyzer, Change, SourceSentence
 from prompts import Prompt, load_prompt
@@ -201,8 +207,13 @@ class LLMJudge:
         Claims are packed in story order; each omission candidate joins the batch holding the
         claim closest to it, so the model sees what the story says about it."""
         budget = self.config.max_prompt_tokens
-        judged = [i for i, v in enumerate(analysis.verdicts) if not v.verbatim]
-        cands = {i: self.candidates(analysis, i) for i in judged}
+        cands = {i: self.candidates(analysis, i) for i, v in enumerate(analysis.verdicts) if not v.verbatim}
+        # an added claim whose closest sentences share too little with it could only be called
+        # added again: a verdict citing them would be dropped as implausible
+        unrelated = [
+            i for i in cands if analysis.verdicts[i].kind == "added" and not self._plausible(analysis, i, cands[i])
+        ]
+        judged = [i for i in cands if i not in unrelated]
 
         def fit(claims: list[int], omissions: list[int]) -> Batch | None:
             batch = self._render(analysis, claims, omissions, cands)
@@ -228,6 +239,12 @@ class LLMJudge:
             else:
                 batches.append(self._render(analysis, [], [k], cands))
         notes = []
+        if unrelated:
+            n = len(unrelated)
+            notes.append(
+                f"{n} claim{'s' * (n != 1)} with nothing related in the sources {'are' if n != 1 else 'is'} "
+                "reported as added by the code, not sent"
+            )
         if skipped:
             notes.append(
                 f"{skipped} claims too long for one request of {budget:,} tokens were left to the offline engine"
@@ -350,6 +367,11 @@ class LLMJudge:
                     tally.kept += 1
                     out[i] = offline
                     continue
+                found = self._verified_changes(analysis, offline.claim.text, cited)
+                if found:  # the cited sentence itself gives another figure, date or quotation
+                    tally.kept += 1
+                    out[i] = Verdict(offline.claim, "reworded", cited[0], found, 0.75, offline.cover)
+                    continue
                 out[i] = Verdict(offline.claim, "supported", cited[0], [], 0.85, offline.cover)
             elif j.verdict == "added":
                 confidence = 0.85 if offline.kind == "added" else 0.75
@@ -364,10 +386,22 @@ class LLMJudge:
         return {i: v for i, v in out.items() if v is not analysis.verdicts[i]}
 
     @staticmethod
+    def _verified_changes(analysis: Analysis, claim: str, cited: list[SourceSentence]) -> list[Change]:
+        """The figures, dates and quotations the code finds changed between a claim and the
+        sentences a model cites for it."""
+        everything = "\n".join(s.text for s in analysis.alignment.sources)
+        context = " ".join(s.text for s in cited)
+        found = detect(claim, cited[0].text, everything, context=context)
+        found += trimmed_quotes(claim, [s.text for s in cited])
+        return [c for c in found if c.type in VERIFIED_TYPES]
+
+    @staticmethod
     def _plausible(analysis: Analysis, i: int, js: list[int]) -> bool:
         """Could the cited sentences be what the claim corresponds to? A check in code, so that a
         model (or a story that talks a model into it) cannot pin a claim on an unrelated sentence."""
         al = analysis.alignment
+        if not js:
+            return False
         closest = max(float(al.similarity[i, j]) for j in js)
         return closest >= PLAUSIBLE or al.cover_by(i, js) >= PLAUSIBLE
 
@@ -458,8 +492,8 @@ class LLMJudge:
             notes.append("dropped from the model's answer: " + ", ".join(dropped))
         if tally.kept:
             notes.append(
-                f"{tally.kept} reworded finding{'s' if tally.kept != 1 else ''} kept although the model called "
-                "the claim supported: the code found a changed figure, date or quotation"
+                f"{tally.kept} claim{'s' if tally.kept != 1 else ''} reported as reworded although the model called "
+                f"{'them' if tally.kept != 1 else 'it'} supported: the code found a changed figure, date or quotation"
             )
         if tally.unanswered:
             n = tally.unanswered

@@ -111,16 +111,33 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
 
 
 def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema without titles: the same constraints in fewer prompt tokens."""
+    """The model's JSON schema without titles and with its definitions written in place: the same
+    constraints in fewer prompt tokens. A recursive definition stays a reference."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+    kept: dict[str, Any] = {}
 
-    def strip(node: Any) -> Any:
+    def strip(node: Any, seen: tuple[str, ...] = ()) -> Any:
         if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+                name = ref.removeprefix("#/$defs/")
+                if name in seen:  # recursion: keep the reference and its definition
+                    kept[name] = None
+                    return node
+                return strip(defs[name], seen + (name,))
+            return {k: strip(v, seen) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
         if isinstance(node, list):
-            return [strip(v) for v in node]
+            return [strip(v, seen) for v in node]
         return node
 
-    return strip(model.model_json_schema())  # type: ignore[no-any-return]
+    out: dict[str, Any] = strip(schema)
+    while missing := [n for n, v in kept.items() if v is None]:
+        for name in missing:
+            kept[name] = strip(defs[name], (name,))
+    if kept:
+        out["$defs"] = kept
+    return out
 
 
 def schema_format(model: type[BaseModel]) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def claim_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for fields in tagged_lines(body, "claims"):
         ids = fields[1].removeprefix("candidates").split()
-        rows.append({"id": fields[0], "candidates": [i for i in ids if i != "-"], "text": fields[2]})
+        rows.append({"id": fields[0], "candidates": [i for i in ids if i != "-"], "text": " | ".join(fields[2:])})
     return rows
 
 
