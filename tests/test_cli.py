@@ -56,7 +56,7 @@ def test_search_text_output_names_the_original(tmp_path: Path, cli_env: dict[str
     found = run_cli(["search", str(story)], cli_env, cwd=tmp_path)
     assert found.returncode == 0
     assert found.stdout.startswith(f"1. {HARWICH_NOTICE.title}")
-    assert HARWICH_NOTICE.url in found.stdout
+    assert HARWICH_NOTICE.url and HARWICH_NOTICE.url in found.stdout
 
 
 def test_search_without_an_original_says_so_and_exits_1(tmp_path: Path, cli_env: dict[str, str]) -> None:

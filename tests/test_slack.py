@@ -44,14 +44,23 @@ class Bot:
         self.store = store
         self._ids = iter(range(1, 10_000))
 
-    def post(self, body: str, content_type: str, *, secret: str = SECRET, age: float = 0.0, **headers: str) -> Any:
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        secret: str = SECRET,
+        age: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         timestamp = str(int(time.time() - age))
         signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+        assert signature is not None
         all_headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": signature,
-            **headers,
+            **(headers or {}),
         }
         return httpx.post(self.url, content=body.encode(), headers=all_headers, timeout=10)
 
@@ -64,7 +73,7 @@ class Bot:
             "event_time": int(time.time()),
             "event": event,
         }
-        return self.post(json.dumps(body), "application/json", **headers)
+        return self.post(json.dumps(body), "application/json", headers=headers)
 
     def mention(self, text: str, ts: str = "100.000001", **kw: Any) -> Any:
         event = {"type": "app_mention", "user": "U1", "channel": "CNEWS", "ts": ts, "text": f"<@{BOT_USER}> {text}"}
