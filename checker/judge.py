@@ -210,9 +210,9 @@ class LLMJudge:
         cands = {i: self.candidates(analysis, i) for i, v in enumerate(analysis.verdicts) if not v.verbatim}
         # an added claim whose closest sentences share too little with it could only be called
         # added again: a verdict citing them would be dropped as implausible
-        unrelated = [
+        unrelated = {
             i for i in cands if analysis.verdicts[i].kind == "added" and not self._plausible(analysis, i, cands[i])
-        ]
+        }
         judged = [i for i in cands if i not in unrelated]
 
         def fit(claims: list[int], omissions: list[int]) -> Batch | None:
