@@ -404,31 +404,13 @@ def report_summedits(r: dict[str, Any]) -> str:
     with_orig = [x for x in rows if not x["no_original"]]
     ours_found = balanced([x["inconsistent"] for x in with_orig], [x["label"] == 0 for x in with_orig])
 
-    table_rows: list[list[object]] = [
-        [
-            "ours (no original counts as inconsistent)",
-            pct(ours["ba"]),
-            pct(ours["recall_consistent"]),
-            pct(ours["recall_inconsistent"]),
-            ours["n"],
-            "this run",
-        ],
-        [
-            "ours, rows with an original only",
-            pct(ours_found["ba"]),
-            pct(ours_found["recall_consistent"]),
-            pct(ours_found["recall_inconsistent"]),
-            ours_found["n"],
-            "this run",
-        ],
-        [
-            "baseline: a summary word (>3 letters) absent from the doc",
-            pct(lex["ba"]),
-            pct(lex["recall_consistent"]),
-            pct(lex["recall_inconsistent"]),
-            lex["n"],
-            "this run",
-        ],
+    def line(name: str, m: dict[str, Any]) -> list[object]:
+        return [name, pct(m["ba"]), pct(m["recall_consistent"]), pct(m["recall_inconsistent"]), m["n"], "this run"]
+
+    table_rows = [
+        line("ours (no original counts as inconsistent)", ours),
+        line("ours, rows with an original only", ours_found),
+        line("baseline: a summary word (>3 letters) absent from the doc", lex),
     ]
     table_rows += [[name, f"{value:.1f}", "-", "-", 819, "published"] for name, value in LITERATURE]
     table_rows.append(["target", f">= {SUMMEDITS_TARGET}", "-", "-", "-", "-"])

@@ -43,6 +43,7 @@ class Analysis:
     alignment: Alignment
     verdicts: list[Verdict]
     omission_candidates: list[OmissionCandidate]
+    sources_text: str  # every original's text: where a figure, date or quotation is looked up
 
 
 @dataclass

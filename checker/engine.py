@@ -144,7 +144,7 @@ class DiffEngine:
         analyzer = Analyzer(notes=notes)
         omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
         if self.judge is not None:
-            judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool))
+            judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool, all_text))
             if judgement.verdicts:
                 for i, v in judgement.verdicts.items():
                     verdicts[i] = v

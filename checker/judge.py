@@ -389,9 +389,8 @@ class LLMJudge:
     def _verified_changes(analysis: Analysis, claim: str, cited: list[SourceSentence]) -> list[Change]:
         """The figures, dates and quotations the code finds changed between a claim and the
         sentences a model cites for it."""
-        everything = "\n".join(s.text for s in analysis.alignment.sources)
         context = " ".join(s.text for s in cited)
-        found = detect(claim, cited[0].text, everything, context=context)
+        found = detect(claim, cited[0].text, analysis.sources_text, context=context)
         found += trimmed_quotes(claim, [s.text for s in cited])
         return [c for c in found if c.type in VERIFIED_TYPES]
 

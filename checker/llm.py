@@ -115,7 +115,7 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
     constraints in fewer prompt tokens. A recursive definition stays a reference."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
-    kept: dict[str, Any] = {}
+    recursive: set[str] = set()
 
     def strip(node: Any, seen: tuple[str, ...] = ()) -> Any:
         if isinstance(node, dict):
@@ -123,7 +123,7 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
             if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
                 name = ref.removeprefix("#/$defs/")
                 if name in seen:  # recursion: keep the reference and its definition
-                    kept[name] = None
+                    recursive.add(name)
                     return node
                 return strip(defs[name], seen + (name,))
             return {k: strip(v, seen) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
@@ -132,9 +132,9 @@ def compact_schema(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     out: dict[str, Any] = strip(schema)
-    while missing := [n for n, v in kept.items() if v is None]:
-        for name in missing:
-            kept[name] = strip(defs[name], (name,))
+    kept: dict[str, Any] = {}
+    while pending := recursive - kept.keys():
+        kept.update({name: strip(defs[name], (name,)) for name in pending})
     if kept:
         out["$defs"] = kept
     return out
