@@ -1,8 +1,11 @@
-"""What a rewording changed: numbers, dates, names, attribution, quotations, hedges,
-negation, scope and cause — found by comparing a claim with its source sentence(s).
+"""What a rewording changed, found by comparing the facts of a claim with those of its source.
 
-Each detector is small and conservative: it reports a change only when the story and the
-source disagree on something it can name.
+Each fact is compared in pairs: a story figure, date, quote, negation, modal, quantifier or
+cause is a change only where the originals hold a counterpart that disagrees, or where nothing
+in the originals bears it out; the change names that fact alone (``'40' became '400'``).
+Figures that follow from the sources' figures, weekdays that fit their dates and quoted
+fragments that stand verbatim in them, given to the right speaker, are not changes. The
+words these detectors know are language facts, kept in ``lexicon.toml``.
 """
 
 from __future__ import annotations
@@ -10,232 +13,67 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
+from checker.dates import Calendar, calendar, date_changes, published_date
+from checker.figures import Figure, counterpart, figures, unsupported
+from checker.lexicon import lexicon
 from checker.models import Change, DiffOp
 from checker.opposites import opposites
-from retrieval.lexical import terms
-from retrieval.sentences import MONTH_ABBREVIATIONS
+from retrieval.lexical import STOPWORDS, terms
 
-_WORD = re.compile(r"[\w'\u2019%$.,-]+|[^\w\s]", re.UNICODE)
-_NUMBER = re.compile(r"(?<![\w.])[$\u00a3\u20ac]?\d+(?:[.,]\d+)*(?:%|bn|m|k)?(?![\w])")
-NUMBER_WORDS = {
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "ten": "10",
-    "eleven": "11",
-    "twelve": "12",
-    "twenty": "20",
-    "thirty": "30",
-    "forty": "40",
-    "fifty": "50",
-    "hundred": "100",
-    "dozen": "12",
-    "half": "1/2",
-    "third": "1/3",
-    "quarter": "1/4",
-    "twice": "x2",
-    "double": "x2",
-    "doubled": "x2",
-    "triple": "x3",
-    "tripled": "x3",
-}
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-] + list(MONTH_ABBREVIATIONS)
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-NEGATIONS = {
-    "not",
-    "no",
-    "never",
-    "n't",
-    "without",
-    "none",
-    "nor",
-    "neither",
-    "nobody",
-    "nothing",
-    "cannot",
-    "declined",
-    "refused",
-    "denied",
-    "denies",
-    "deny",
-    "rejected",
-    "rejects",
-    "failed",
-    "unable",
-}
-HEDGES = {
-    "may",
-    "might",
-    "could",
-    "possibly",
-    "reportedly",
-    "allegedly",
-    "preliminary",
-    "estimate",
-    "estimates",
-    "estimated",
-    "suggest",
-    "suggests",
-    "suggested",
-    "likely",
-    "unlikely",
-    "expected",
-    "approximately",
-    "roughly",
-    "nearly",
-    "almost",
-    "about",
-    "around",
-    "considering",
-    "proposed",
-    "potential",
-    "potentially",
-    "would",
-    "up to",
-    "unconfirmed",
-    "believed",
-    "appears",
-    "seems",
-    "cautioned",
-    "depend",
-    "depends",
-}
-CERTAINTY = {
-    "will",
-    "confirmed",
-    "definitely",
-    "certainly",
-    "proved",
-    "proven",
-    "clearly",
-    "always",
-    "consistently",
-    "undoubtedly",
-    "guaranteed",
-}
-SCOPE = {
-    "all",
-    "every",
-    "each",
-    "entire",
-    "whole",
-    "some",
-    "most",
-    "many",
-    "several",
-    "few",
-    "only",
-    "any",
-    "both",
-    "majority",
-    "minority",
-    "unanimously",
-    "unanimous",
-}
-CAUSES = (
-    "because",
-    "due to",
-    "as a result",
-    "caused",
-    "causing",
-    "led to",
-    "leading to",
-    "thanks to",
-    "owing to",
-    "resulted in",
-    "result of",
-    "blamed",
-    "attributed to",
-)
-SPEECH = {
-    "said",
-    "says",
-    "told",
-    "stated",
-    "added",
-    "announced",
-    "confirmed",
-    "claimed",
-    "argued",
-    "insisted",
-    "warned",
-    "admitted",
-    "noted",
-    "stressed",
-    "assured",
-    "emphasized",
-    "emphasised",
-    "highlighted",
-    "disclosed",
-    "revealed",
-    "replied",
-    "accused",
-    "criticized",
-    "criticised",
-    "according",
-}
-_QUOTE = re.compile(r"[\u201c\"]([^\u201c\u201d\"]{3,}?)[\u201d\"]")
+
+@dataclass
+class SourceFacts:
+    """The originals' text and what it says, worked out once per check."""
+
+    articles: list[tuple[str, str | None]]  # (text, published date) of each original
+
+    @cached_property
+    def text(self) -> str:
+        return "\n".join(t for t, _ in self.articles)
+
+    @cached_property
+    def normal(self) -> str:
+        return norm(self.text)
+
+    @cached_property
+    def lower(self) -> str:
+        return self.text.lower()
+
+    @cached_property
+    def terms(self) -> set[str]:
+        return set(terms(self.text))
+
+    @cached_property
+    def calendar(self) -> Calendar:
+        return calendar(self.articles)
+
+    @cached_property
+    def figures(self) -> list[Figure]:
+        return figures(self.text)
+
+    @cached_property
+    def year(self) -> int | None:
+        dates = [published_date(p) for _, p in self.articles]
+        return next((d.year for d in dates if d), None)
+
+    @classmethod
+    def of(cls, text: str) -> SourceFacts:
+        return cls([(text, None)])
 
 
 def words(text: str) -> list[str]:
     return [w.lower().strip(".,") for w in re.findall(r"[\w'\u2019%$.-]+", text) if w.strip(".,-")]
 
 
-def numbers(text: str) -> set[str]:
-    out = {m.group(0).lstrip("$\u00a3\u20ac").replace(",", "").rstrip(".") for m in _NUMBER.finditer(text)}
-    for w in words(text):
-        if w in NUMBER_WORDS:
-            out.add(NUMBER_WORDS[w])
-    return out
+def numbers(text: str) -> list[Figure]:
+    """The figures of a text (see :mod:`checker.figures`)."""
+    return figures(text)
 
 
-def _has_phrase(text: str, phrases: Sequence[str]) -> list[str]:
-    low = " " + re.sub(r"\s+", " ", text.lower()) + " "
-    return [p for p in phrases if re.search(rf"(?<![\w]){re.escape(p)}(?![\w])", low)]
-
-
-def _markers(text: str, vocab: set[str]) -> set[str]:
-    ws = set(words(text))
-    found = {w for w in ws if w in vocab}
-    found.update(p for p in vocab if " " in p and p in text.lower())
-    if "n't" in vocab and re.search(r"n['\u2019]t\b", text.lower()):
-        found.add("n't")
-    return found
-
-
-def names(text: str) -> set[str]:
-    """Capitalised words that are not the first word of a sentence or clause."""
-    out = set()
-    for m in re.finditer(
-        r"(?<![.!?]\s)(?<!^)(?<![\u201c\"]\s)(?<![\u201c\"])\b([A-Z][a-z\u00e0-\u00ff'\u2019-]+)", text.strip()
-    ):
-        w = m.group(1).lower().rstrip("'\u2019s")
-        if w not in MONTHS and w not in WEEKDAYS:
-            out.add(w)
-    return out
-
-
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'").replace("\u2018", "'")
     return re.sub(r"\s+", " ", text).strip().lower()
 
@@ -249,25 +87,21 @@ def quotations(text: str) -> list[str]:
     return [q.strip(" ,.;:") for q in found]
 
 
-def check_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
-    """Quoted words in the claim that no source says verbatim (or that are stitched together)."""
-    pool = [_norm(s) for s in sources]
-    changes = []
+def _pieces(quote: str) -> list[str]:
+    """A quote's parts between ellipses, each to be found verbatim."""
+    return [p.strip(" ,.;:") for p in re.split(r"\u2026|\.\.\.|\[[^\]]*\]", norm(quote)) if len(p.split()) >= 2]
+
+
+def _unquoted(claim: str, facts: SourceFacts) -> str:
+    """The claim with its verbatim quotations blanked: their words are the speaker's, checked as a quote."""
+    out = claim
     for q in quotations(claim):
-        nq = _norm(q).strip(" ,.;:")
-        if len(nq.split()) < 2 or any(nq in p for p in pool):
-            continue
-        closest = closest_wording(q, sources)
-        changes.append(
-            Change(
-                "quotation",
-                q,
-                closest,
-                f"the quote \u201c{q}\u201d is not verbatim in the source"
-                + (f"; the source says \u201c{closest}\u201d" if closest else ""),
-            )
-        )
-    return changes
+        if all(p in facts.normal for p in _pieces(q)):
+            out = out.replace(q, " " * len(q))
+    return out
+
+
+# --- quotations -----------------------------------------------------------------------------
 
 
 def closest_wording(quote: str, sources: Sequence[str], shortlist: int = 8) -> str:
@@ -276,7 +110,7 @@ def closest_wording(quote: str, sources: Sequence[str], shortlist: int = 8) -> s
     Windows are shortlisted by a word-level comparison (cheap), then the shortlist is
     ranked character by character, which also credits inflected and misspelt words."""
     n = len(quote.split())
-    quote_words = _norm(quote).split()
+    quote_words = norm(quote).split()
     by_words = difflib.SequenceMatcher(None, autojunk=False)
     by_words.set_seq2(quote_words)  # the fixed side: SequenceMatcher indexes seq2 once
     windows: list[tuple[float, int, str]] = []
@@ -284,190 +118,362 @@ def closest_wording(quote: str, sources: Sequence[str], shortlist: int = 8) -> s
         sw = s.split()
         for k in range(0, max(1, len(sw) - n + 1)):
             window = " ".join(sw[k : k + n + 2])
-            by_words.set_seq1(_norm(window).split())
+            by_words.set_seq1(norm(window).split())
             windows.append((by_words.ratio(), -len(windows), window))
     best, best_ratio = "", 0.0
     for _, _, window in sorted(windows, reverse=True)[:shortlist]:
-        r = difflib.SequenceMatcher(None, _norm(quote), _norm(window)).ratio()
+        r = difflib.SequenceMatcher(None, norm(quote), norm(window)).ratio()
         if r > best_ratio:
             best, best_ratio = window, r
     return best.strip(" ,;:") if best_ratio >= 0.5 else ""
 
 
-_SPEAKER = re.compile(
-    r"(?:according to|said|says|told|stated|announced|claimed|argued|insisted|warned|admitted|noted|stressed)"
-    r"\s+((?:[A-Z][\w'\u2019-]+\s?){1,3})|((?:[A-Z][\w'\u2019-]+\s?){1,3})\s+"
-    r"(?:said|says|told|stated|announced|claimed|argued|insisted|warned|admitted|noted|stressed)\b"
-)
+def check_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
+    """Quoted words in the claim that no source says verbatim (or that are stitched together)."""
+    pool = [norm(s) for s in sources]
+    changes = []
+    for q in quotations(claim):
+        pieces = _pieces(q)
+        if not pieces or all(any(p in s for s in pool) for p in pieces):
+            continue
+        closest = closest_wording(q, sources)
+        stitched = all(any(p in s for s in pool) for p in re.split(r"[,;.]\s+", norm(q)) if len(p.split()) >= 2)
+        note = (
+            f"the quote \u201c{q}\u201d is stitched together from separate passages"
+            if stitched and len(re.split(r"[,;.]\s+", norm(q))) > 1
+            else f"the quote \u201c{q}\u201d is not verbatim in the source"
+            + (f"; the source says \u201c{closest}\u201d" if closest else "")
+        )
+        changes.append(Change("quotation", q, closest, note))
+    return changes
 
 
-def speakers(text: str) -> set[str]:
-    """Names next to a speech verb: who is said to have said it."""
-    found = set()
-    for m in _SPEAKER.finditer(text):
-        name = (m.group(1) or m.group(2) or "").strip()
-        for w in name.split():
-            w = w.lower().rstrip("'\u2019s")
-            if w not in {"the", "a", "an", "he", "she", "they", "it", "we", "i", "on", "in", "but", "and"}:
-                found.add(w)
+def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
+    """Verbatim fragments whose trimming drops a negation or condition governing them: the
+    source's quote says "not" (or "unless", "only if") right before or after the fragment."""
+    lx = lexicon()
+    guards = lx.negators | {"unless", "if", "except", "only"}
+    out = []
+    for q in quotations(claim):
+        nq = norm(q).strip(" ,.;:")
+        if len(nq.split()) < 2:
+            continue
+        for s in sources:
+            ns = norm(s)
+            k = ns.find(nq)
+            if k < 0:
+                continue
+            before = re.findall(r"[\w']+", ns[:k])[-2:]
+            after = re.findall(r"[\w']+", ns[k + len(nq) :])[:2]
+            dropped = [w for w in before if w in guards or w.endswith("n't")]
+            dropped += [w for w in after[:1] if w in guards]
+            if dropped and not any(w in nq.split() for w in dropped):
+                out.append(
+                    Change(
+                        "quotation",
+                        q,
+                        s.strip(),
+                        f"the quote leaves out '{dropped[0]}': the source says \u201c{s.strip()}\u201d",
+                    )
+                )
+            break
+    return out
+
+
+_TITLES = {"mr", "mrs", "ms", "dr", "prof", "professor", "sir", "dame", "captain", "capt", "lord", "lady"}
+_PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "his", "her", "their", "its", "who", "which"}
+
+
+def speaker_words(text: str) -> set[str]:
+    """Who a sentence says is speaking: the name (or "the" and a role) right next to a speech
+    verb, outside quotation marks. A pronoun names nobody: the set is empty."""
+    lx = lexicon()
+    plain = re.sub(r"\u201c[^\u201d]*\u201d|\"[^\"]*\"", " , ", text)
+    tokens = re.findall(r"[\w'\u2019.-]+|[,;:()\u2014\u2013]", plain)
+    out: set[str] = set()
+    for k, tok in enumerate(tokens):
+        if tok.lower() not in lx.speech_verbs:
+            continue
+        before = tokens[max(0, k - 6) : k]
+        run: list[str] = []
+        n = len(before) - 1
+        while n >= 0 and before[n][:1].isupper():  # "Chief meteorologist Dr. Helen Marsh said"
+            run.append(before[n])
+            n -= 1
+        if not run and n >= 1 and before[n - 1].lower() == "the" and before[n].isalpha():  # "the judge added"
+            run.append(before[n])
+        after = tokens[k + 1 : k + 8]
+        if not run:  # "said Corvane chief executive Henrik Solberg", "said PPA chair Elena Vasquez"
+            for n, w in enumerate(after):
+                if w[:1].isupper() or (w.islower() and any(x[:1].isupper() for x in after[n + 1 : n + 3])):
+                    run.append(w)
+                else:
+                    break
+            if run and not any(w[:1].isupper() for w in run):
+                run = []
+        words = {w.lower().strip(".'\u2019").removesuffix("'s").removesuffix("\u2019s") for w in run}
+        if words & _PRONOUNS:
+            continue
+        out.update(w for w in words if w and w not in STOPWORDS and w not in _TITLES and w not in lx.speech_verbs)
+    return out
+
+
+def misattributed(claim: str, sentences: Sequence[str]) -> list[Change]:
+    """Verbatim quotes the claim gives to someone other than the source's speaker. The speaker
+    is looked for in the sentence holding the quote and the two before it (a quote may run on
+    from an earlier "she said"); nothing is reported where either side names nobody."""
+    said_by = speaker_words(claim)
+    if not said_by:
+        return []
+    normal = [norm(s) for s in sentences]
+    out = []
+    for q in quotations(claim):
+        pieces = _pieces(q)
+        if not pieces:
+            continue
+        where = next((k for k, s in enumerate(normal) if pieces[0] in s), None)
+        if where is None:
+            continue
+        source_speaker: set[str] = set()
+        for k in (where, where - 1, where - 2):
+            if 0 <= k < len(sentences):
+                source_speaker = speaker_words(sentences[k])
+                if source_speaker:
+                    break
+        if source_speaker and not (said_by & source_speaker):
+            who = ", ".join(sorted(source_speaker))
+            out.append(
+                Change(
+                    "attribution",
+                    ", ".join(sorted(said_by)),
+                    who,
+                    f"the source gives \u201c{q}\u201d to {who}, not to {', '.join(sorted(said_by))}",
+                )
+            )
+    return out
+
+
+# --- polarity, modality, scope, cause -------------------------------------------------------
+
+
+def _strip_idioms(text: str) -> str:
+    low = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    for idiom in lexicon().negation_idioms:
+        pattern = r"(?:\s+\S+){0,5}?\s+".join(re.escape(part.strip()) for part in idiom.split("*"))
+        low = re.sub(rf"(?<![\w]){pattern}(?![\w])", " ", low)
+    return low
+
+
+def _negated(text: str) -> list[tuple[str, set[str]]]:
+    """(negator, content terms it governs up to the next punctuation) of each negation."""
+    lx = lexicon()
+    low = _strip_idioms(text)
+    ws = re.findall(r"[\w'\u2019-]+|[,;:.!?]", low)
+    out = []
+    for k, w in enumerate(ws):
+        neg = w if w in lx.negators else "n't" if re.search(r"n['\u2019]t$", w) else None
+        if neg is None:
+            continue
+        governed: list[str] = []
+        for x in ws[k + 1 : k + 8]:
+            if x in ",;:.!?":
+                break
+            governed.append(x)
+        out.append((neg, set(terms(" ".join(governed)))))
+    return out
+
+
+def _negative(text: str) -> bool:
+    """The text negates something, or uses a word that means "not"."""
+    lx = lexicon()
+    ws = set(re.findall(r"[\w'\u2019-]+", text.lower()))
+    return bool(_negated(text)) or bool(ws & lx.negative_words)
+
+
+def negation_changes(claim: str, source: str) -> list[Change]:
+    """A negation the claim adds to what its source sentence asserts, or drops from what it denies."""
+    claim_terms = set(terms(claim))
+    source_terms = set(terms(source))
+    if _negated(claim):
+        if _negative(source):
+            return []
+        for neg, governed in _negated(claim):
+            if governed & source_terms:
+                return [Change("negation", neg, "", f"a negation was added: the source does not say '{neg}'")]
+        return []
+    if _negative(claim) or not _negated(source):
+        return []
+    for neg, governed in _negated(source):
+        kept = governed & claim_terms
+        if len(governed) >= 2 and len(kept) >= 0.6 * len(governed):
+            return [Change("negation", "", neg, f"a negation was dropped: the source says '{neg}'")]
+    return []
+
+
+def _markers(text: str, vocab: frozenset[str] | set[str]) -> set[str]:
+    ws = set(re.findall(r"[\w'\u2019-]+", text.lower()))
+    found = {w for w in ws if w in vocab}
+    found.update(p for p in vocab if " " in p and re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text.lower()))
     return found
 
 
-def _unit(number: str) -> str:
-    return "%" if number.endswith("%") else "x" if number.startswith("x") else "/" if "/" in number else "n"
-
-
-def _on_kept_content(source: str, claim: str, vocab: set[str]) -> set[str]:
-    """Markers (hedges, negations) of the source that govern words the claim kept, not a
-    part of the sentence the claim left out."""
+def _on_kept_content(source: str, claim: str, vocab: frozenset[str]) -> set[str]:
+    """Markers of the source that govern words the claim kept, not a part it left out."""
     kept = set(terms(claim))
     ws = source.split()
     low = [w.lower().strip(".,;:\"'\u201c\u201d") for w in ws]
     found = set()
     for k, w in enumerate(low):
-        phrase = " ".join(low[k : k + 2])
-        marker = phrase if phrase in vocab else w if w in vocab else None
-        if marker is None and "n't" in vocab and re.search(r"n['\u2019]t$", w):
-            marker = "n't"
-        window = re.split(r"[,;.!?]", " ".join(ws[k + 1 : k + 8]))[0]
-        if marker and set(terms(window)) & kept:
-            found.add(marker)
+        if w in vocab:
+            window = re.split(r"[,;.!?]", " ".join(ws[k + 1 : k + 8]))[0]
+            if set(terms(window)) & kept:
+                found.add(w)
     return found
 
 
-def detect(claim: str, source: str, all_sources: str, context: str | None = None) -> list[Change]:
-    """Meaning changes between a claim and the source sentence it corresponds to.
-
-    ``context`` (the source sentence and its best neighbour) is used for figures, which a
-    story may merge from two sentences; everything else is compared with ``source`` alone.
-    """
-    changes: list[Change] = []
-    cn, sn, an = numbers(claim), numbers(context or source), numbers(all_sources)
-    new_numbers = sorted(n for n in cn if n not in an and n not in sn)  # a figure no source gives
-    if new_numbers:
-        unit = {_unit(n) for n in new_numbers}
-        was = sorted(n for n in sn - cn if _unit(n) in unit) or sorted(sn - cn)
-        changes.append(Change("number", ", ".join(new_numbers), ", ".join(was)))
-    calendar = set(MONTHS) | set(WEEKDAYS)
-    all_words = set(words(all_sources)) | set(words(source))
-    cd = {w for w in words(claim) if w in calendar and w not in all_words}
-    sd = {w for w in words(context or source) if w in calendar} - set(words(claim))
-    if cd:
-        changes.append(Change("date", ", ".join(sorted(cd)), ", ".join(sorted(sd))))
-    lower_all = all_sources.lower()
-    new_names = sorted(n for n in names(claim) if n not in lower_all)
-    if new_names:
-        changes.append(Change("name", ", ".join(new_names), "", f"{', '.join(new_names)} not in the source"))
-    cs_, ss_ = speakers(claim), speakers(source)
-    if cs_ and ss_ and not cs_ & ss_ and not cs_ & set(words(source)):
-        changes.append(
-            Change(
-                "attribution",
-                ", ".join(sorted(cs_)),
-                ", ".join(sorted(ss_)),
-                f"the source attributes this to {', '.join(sorted(ss_))}, not {', '.join(sorted(cs_))}",
-            )
-        )
-    cneg, sneg = _markers(claim, NEGATIONS), _on_kept_content(source, claim, NEGATIONS)
-    if bool(cneg) != bool(sneg):
-        changes.append(
-            Change(
-                "negation",
-                ", ".join(sorted(cneg)),
-                ", ".join(sorted(sneg)),
-                "a negation was added" if cneg else "a negation was dropped",
-            )
-        )
-    if not any(c.type == "negation" for c in changes):
-        flipped = opposites(claim, source)
-        if flipped:
-            story_word, source_word = flipped[0]
-            changes.append(
-                Change("negation", story_word, source_word, f"'{source_word}' became '{story_word}', its opposite")
-            )
-    ch, sh = _markers(claim, HEDGES), _on_kept_content(source, claim, HEDGES)
-    cc, sc = _markers(claim, CERTAINTY), _markers(source, CERTAINTY)
-    if sh - ch and (not ch or cc - sc):
-        changes.append(
-            Change(
-                "hedge",
-                ", ".join(sorted(cc - sc)),
-                ", ".join(sorted(sh - ch)),
-                f"the hedge '{', '.join(sorted(sh - ch))}' was dropped"
-                + (f" and '{', '.join(sorted(cc - sc))}' added" if cc - sc else ""),
-            )
-        )
-    elif (cc - sc) - {"will"}:
-        added = ", ".join(sorted((cc - sc) - {"will"}))
-        changes.append(Change("hedge", added, "", f"'{added}' adds certainty the source does not have"))
-    cs, ss = _markers(claim, SCOPE), _markers(source, SCOPE)
-    if cs - ss:
-        changes.append(Change("scope", ", ".join(sorted(cs - ss)), ", ".join(sorted(ss - cs))))
-    new_causes = [c for c in _has_phrase(claim, CAUSES) if c not in _has_phrase(source, CAUSES)]
-    if new_causes:
-        changes.append(
-            Change("cause", ", ".join(new_causes), "", f"'{new_causes[0]}' adds a cause the source does not give")
-        )
-    changes.extend(check_quotes(claim, [source, all_sources]))
-    return changes
+def hedge_changes(claim: str, source: str) -> list[Change]:
+    """A hedge of the source dropped where the claim asserts the same thing outright."""
+    lx = lexicon()
+    hedges = _on_kept_content(source, claim, lx.possibility)
+    if not hedges or _markers(claim, lx.possibility):
+        return []
+    source_certain = _markers(source, lx.certainty) | {lx.backshift.get(w, w) for w in _markers(source, lx.certainty)}
+    asserted = {w for w in _markers(claim, lx.certainty) if w not in source_certain}
+    if not asserted:
+        return []
+    h, a = ", ".join(sorted(hedges)), ", ".join(sorted(asserted))
+    return [Change("hedge", a, h, f"the hedge '{h}' was dropped and '{a}' added")]
 
 
-def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
-    """Verbatim quotes that stop short of the source's quote where it goes on with content."""
+def scope_changes(claim: str, source: str) -> list[Change]:
+    """A claim widened to every member ("all", "every") where the source sentence is not."""
+    lx = lexicon()
+    if _markers(source, lx.universal):
+        return []
     out = []
-    for q in quotations(claim):
-        nq = _norm(q).strip(" ,.;:")
-        if len(nq.split()) < 2:
+    for m in re.finditer(r"[\w'\u2019-]+", claim):
+        w = m.group(0).lower()
+        if w not in lx.universal:
             continue
-        for s in sources:
-            for sq in quotations(s):
-                nsq = _norm(sq)
-                k = nsq.find(nq)
-                if k < 0:
-                    continue
-                rest_after, rest_before = nsq[k + len(nq) :], nsq[:k]
-                lost = [t for t in (rest_before + " " + rest_after).split() if terms(t)]
-                if len(lost) >= 2:
-                    out.append(
-                        Change("quotation", q, sq, f"the quote was trimmed: the source says \u201c{sq.strip()}\u201d")
-                    )
-                break
+        before = re.findall(r"[\w'\u2019-]+", claim[: m.start()].lower())[-1:]
+        after = re.findall(r"[\w'\u2019-]+", claim[m.end() :].lower())[:2]
+        if before and (before[0] in lx.negators or before[0].endswith("n't")):
+            continue  # "not every": narrower, not wider
+        if any(x in lx.number_words or x[:1].isdigit() or x in lx.durations for x in after):
+            continue  # "every six months", "all three": a rate or a count, checked as a figure
+        out.append(Change("scope", w, "", f"'{w}' widens what the source says"))
+        break
     return out
 
 
+def cause_changes(claim: str, source: str) -> list[Change]:
+    lx = lexicon()
+    new = sorted(_markers(claim, set(lx.causal)) - _markers(source, set(lx.causal)))
+    if not new:
+        return []
+    return [Change("cause", new[0], "", f"'{new[0]}' adds a cause the source does not give")]
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that are not the first word of a sentence or clause."""
+    lx = lexicon()
+    out = set()
+    for m in re.finditer(
+        r"(?<![.!?:]\s)(?<!^)(?<![\u201c\"]\s)(?<![\u201c\"(])\b([A-Z][a-z\u00e0-\u00ff'\u2019-]+)", text.strip()
+    ):
+        w = m.group(1).lower().removesuffix("'s").removesuffix("\u2019s").strip("-")
+        parts = [p for p in w.split("-") if p]
+        if all(p in lx.months or p in lx.weekdays or p in STOPWORDS for p in parts):
+            continue
+        out.add(w)
+    return out
+
+
+# --- all together ---------------------------------------------------------------------------
+
+
+def figure_changes(claim: str, near: str, facts: SourceFacts) -> list[Change]:
+    """Figures of the claim that no original gives and that do not follow from the figures of
+    its source sentences, each named with the source figure it stands for."""
+    mine = figures(claim)
+    if not mine:
+        return []
+    near_figures = figures(near)
+    spans = [float(d) for d in facts.calendar.spans]
+    out = []
+    for f in unsupported(mine, near_figures, facts.figures, spans):
+        other = counterpart(f, near_figures, mine)
+        if other is not None:
+            out.append(Change("number", f.text, other.text))
+        else:
+            out.append(
+                Change("number", f.text, "", f"'{f.text}' is in no original and does not follow from its figures")
+            )
+    return out
+
+
+def detect(
+    claim: str,
+    source: str,
+    all_sources: str | SourceFacts,
+    context: str | None = None,
+    *,
+    sentences: Sequence[str] = (),
+) -> list[Change]:
+    """Meaning changes between a claim and the source sentence it corresponds to.
+
+    ``context`` (the source sentence and its neighbours) is where a changed figure's or date's
+    counterpart is looked for and where derived figures are worked out from; ``sentences``
+    (every source sentence in order) is where a quote's speaker is looked up.
+    """
+    facts = all_sources if isinstance(all_sources, SourceFacts) else SourceFacts.of(all_sources or source)
+    near = context or source
+    body = _unquoted(claim, facts)
+    changes = figure_changes(body, near, facts)
+    for d in date_changes(body, facts.calendar, [near], facts.year):
+        note = "" if d.source else f"'{d.story}' does not fit the dates of the originals"
+        changes.append(Change("date", d.story, d.source, note))
+    new_names = sorted(n for n in names(body) if n not in facts.lower)
+    if new_names:
+        changes.append(Change("name", ", ".join(new_names), "", f"{', '.join(new_names)}: in no original"))
+    changes += misattributed(claim, sentences or [source])
+    negation = negation_changes(body, source)
+    if not negation:
+        flipped = opposites(body, source)
+        if flipped:
+            story_word, source_word = flipped[0]
+            negation = [
+                Change("negation", story_word, source_word, f"'{source_word}' became '{story_word}', its opposite")
+            ]
+    changes += negation
+    changes += hedge_changes(body, source)
+    changes += scope_changes(body, source)
+    changes += cause_changes(body, source)
+    changes += check_quotes(claim, [source, facts.text])
+    return changes
+
+
 def dropped_denials(claim: str, sentences: Sequence[str], candidates: Sequence[int]) -> list[tuple[int, Change]]:
-    """Source sentences that deny or negate what the claim asserts (the claim has no negation).
+    """Source sentences that deny what the claim asserts (the claim negates nothing).
 
     Only the claim's best-aligned sentences (``candidates``) are considered. One qualifies when
     the clause after its negation ("denies reports that it had asked for the rise to be
     postponed") has at least three content terms and shares at least 60% of them with the claim.
     """
-    if _markers(claim, NEGATIONS):
+    if _negative(claim):
         return []
     claim_terms = set(terms(claim))
     out = []
     for j in candidates:
         s = sentences[j]
-        low = s.lower().split()
-        for k, w in enumerate(low):
-            word = w.strip(".,;:\"'\u201c\u201d")
-            if word in NEGATIONS or re.search(r"n['\u2019]t$", word):
-                clause = re.split(r"[,;.]", " ".join(s.split()[k + 1 : k + 14]))[0]
-                negated = set(terms(clause))
-                shared = negated & claim_terms
-                if len(negated) >= 3 and len(shared) >= 0.6 * len(negated):
-                    out.append(
-                        (
-                            j,
-                            Change(
-                                "negation",
-                                ", ".join(sorted(shared)),
-                                s,
-                                f"the source says the opposite: \u201c{s.strip()}\u201d",
-                            ),
-                        )
-                    )
-                    break
+        for _neg, governed in _negated(s) + [
+            (w, set(terms(s.lower().split(w, 1)[1][:120]))) for w in ("denies", "denied", "deny") if w in s.lower()
+        ]:
+            shared = governed & claim_terms
+            if len(governed) >= 3 and len(shared) >= 0.6 * len(governed):
+                note = f"the source says the opposite: \u201c{s.strip()}\u201d"
+                out.append((j, Change("negation", ", ".join(sorted(shared)), s, note)))
+                break
     return out
 
 
@@ -475,7 +481,7 @@ def word_diff(source: str, story: str) -> tuple[DiffOp, ...]:
     """Word-level difference from the source sentence to the story text."""
     a, b = source.split(), story.split()
     ops: list[DiffOp] = []
-    matcher = difflib.SequenceMatcher(None, [_norm(w) for w in a], [_norm(w) for w in b], autojunk=False)
+    matcher = difflib.SequenceMatcher(None, [norm(w) for w in a], [norm(w) for w in b], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             ops.append(DiffOp("equal", " ".join(b[j1:j2])))

@@ -1,63 +1,40 @@
 """Story and source text -> claims: sentences, and the clauses a rewrite tends to tack on.
 
-A rewrite often keeps a sourced sentence and adds a clause of its own ("..., marking a
-significant shift in international involvement."). Such trailing clauses are split off so
-they can be judged on their own: at a comma before a participle or a contrast ("marking",
-"though", "even as"), at a semicolon, or at a dash. Every claim keeps offsets into the text.
+A rewrite often keeps a sourced sentence and bolts a clause of its own onto it ("..., a move
+critics called rushed."). Clauses are split by structure, not by a list of the words one
+story used: at a semicolon or a dash, and at a comma that opens a clause of four or more
+words: one led by a conjunction, a relative pronoun or a preposition (``clause_openers`` in
+``lexicon.toml``), by a participle ("..., raising ...", "..., fanned by ...") or by an
+appositive's article ("..., the longest ..."). A tail that only says who said it stays with its
+head. Every claim keeps offsets into the text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
+from checker.lexicon import lexicon
 from retrieval.sentences import Segment, split_sentences
 
-#: Words that open a clause a writer can bolt onto a sentence.
-CLAUSE_OPENERS = (
-    "though",
-    "although",
-    "even though",
-    "even as",
-    "while",
-    "whereas",
-    "but",
-    "yet",
-    "marking",
-    "signalling",
-    "signaling",
-    "underscoring",
-    "highlighting",
-    "raising",
-    "prompting",
-    "fuelling",
-    "fueling",
-    "sparking",
-    "drawing",
-    "accusing",
-    "framing",
-    "adding",
-    "saying",
-    "suggesting",
-    "indicating",
-    "reflecting",
-    "amid",
-    "despite",
-    "a move",
-    "a sign",
-    "a step",
-    "which could",
-    "which would",
-    "which will",
-    "which may",
-    "which might",
-)
-_OPENER = "|".join(re.escape(o) for o in sorted(CLAUSE_OPENERS, key=len, reverse=True))
-_CLAUSE_CUT = re.compile(
-    rf"(?:,[\"'\u201d\u2019]?|[\"'\u201d\u2019],)\s+(?=(?:{_OPENER})\b)|;\s+|\s+[\u2014\u2013]\s+|\s+--\s+",
-    re.IGNORECASE,
-)
-MIN_CLAUSE_WORDS = 4
+MIN_CLAUSE_WORDS = 4  # a head and a tail each hold at least this many words
+
+
+@cache
+def _clause_cut() -> re.Pattern[str]:
+    openers = "|".join(re.escape(o) for o in sorted(lexicon().clause_openers, key=len, reverse=True))
+    participle = r"[a-z][a-z-]{2,}(?:ing|ed)"
+    return re.compile(
+        rf"(?:,[\"'\u201d\u2019]?|[\"'\u201d\u2019],)\s+(?=(?:{openers}|{participle})\b)|;\s+|\s+[\u2014\u2013]\s+|\s+--\s+",
+        re.IGNORECASE,
+    )
+
+
+def _attribution_only(tail: str) -> bool:
+    """A tail such as "the agency said on Tuesday": who said the head, not a claim of its own."""
+    words = re.findall(r"[\w'\u2019-]+", tail.lower())
+    return any(w in lexicon().speech_verbs for w in words[:6]) and len(words) <= 8
 
 
 @dataclass(frozen=True)
@@ -77,7 +54,7 @@ def split_clauses(text: str, seg: Segment) -> list[tuple[int, int]]:
     """(start, end) spans of the clauses of one sentence, trailing punctuation kept on the last."""
     body = text[seg.start : seg.end]
     cuts: list[tuple[int, int]] = []  # (end of the previous clause, start of the next)
-    for m in _CLAUSE_CUT.finditer(body):
+    for m in _clause_cut().finditer(body):
         if _inside_quotes(body, m.end()):
             continue
         head_end = m.start() + _quote_len(body[m.start() : m.end()])
@@ -85,11 +62,21 @@ def split_clauses(text: str, seg: Segment) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for head_end, next_start in cuts:
-        if len(body[start:head_end].split()) >= MIN_CLAUSE_WORDS and len(body[next_start:].split()) >= MIN_CLAUSE_WORDS:
+        tail = body[next_start:]
+        if (
+            len(body[start:head_end].split()) >= MIN_CLAUSE_WORDS
+            and len(tail.split()) >= MIN_CLAUSE_WORDS
+            and not _attribution_only(_next_cut(tail))
+        ):
             spans.append((seg.start + start, seg.start + head_end))
             start = next_start
     spans.append((seg.start + start, seg.end))
     return spans
+
+
+def _next_cut(tail: str) -> str:
+    m = _clause_cut().search(tail)
+    return tail[: m.start()] if m else tail
 
 
 def _quote_len(separator: str) -> int:

@@ -14,19 +14,19 @@ newsworthy source sentences that no claim covers. Every quote comes from the sto
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
 
 from checker.align import Alignment, SentenceVectors, align, source_sentences, weighted_share
 from checker.analysis import Analysis, Judge, Verdict
-from checker.changes import detect, dropped_denials, trimmed_quotes, word_diff
+from checker.changes import SourceFacts, detect, dropped_denials, trimmed_quotes, word_diff
 from checker.claims import story_claims
 from checker.models import Analyzer, Change, Finding, Report, StorySpan
 from checker.omissions import omission_candidates, omission_finding
 from retrieval.embeddings import Embedder
 from retrieval.errors import InputError
-from retrieval.lexical import terms
 from retrieval.search import OriginalFinder
 from retrieval.sentences import split_sentences
 
@@ -45,15 +45,46 @@ def default_aligner() -> Embedder:
     return MiniLMEmbedder(max_length=ALIGN_MAX_TOKENS)
 
 
+#: How often a finding of each kind was right, by what raised it: the score a finding carries.
+#: Calibrated with `python -m benchmarks.accuracy --only dev,summedits --calibrate` on the dev set
+#: (../shared/data/dev) and the dev half of SummEdits; see docs/benchmarks.md. A reworded finding
+#: takes the best score among the changes it names.
+SCORES: dict[str, float] = {
+    "added": 0.7,  # nothing in the originals corresponds to the claim
+    "unsupported": 0.5,  # a source sentence is near, but the claim's content is not in it
+    "number": 0.6,
+    "date": 0.6,
+    "name": 0.5,
+    "attribution": 0.6,
+    "quotation": 0.6,
+    "hedge": 0.6,
+    "negation": 0.5,
+    "scope": 0.5,
+    "cause": 0.6,
+    "wording": 0.3,
+}
+#: Text, Markdown and Slack show the findings scored at least this; the JSON report keeps the
+#: rest under "held_back". Chosen for precision on the same calibration data.
+REPORT_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class CheckConfig:
     align_min: float = 0.42  # below: no source sentence corresponds to the claim
     support_cover: float = 0.75  # claim terms covered by its source sentence(s) for "supported"
     synthesis_cover: float = 0.75  # an unaligned claim whose terms the sources hold this fully is a synthesis
-    wording_cover: float = 0.35  # aligned, no named change, covered less than this: reworded (wording)
+    context_cover: float = 0.5  # a clause whose terms its sentence's source sentences hold this fully is related
+    wording_cover: float = 0.35  # aligned, no named change, covered less than this: its content is not sourced
     support_sim: float = 0.55  # ... unless this close in meaning: a faithful paraphrase
     max_story_chars: int = MAX_STORY_CHARS
     max_omissions: int = 8  # the most newsworthy omissions reported
+    scores: tuple[tuple[str, float], ...] = tuple(SCORES.items())
+    report_threshold: float = REPORT_THRESHOLD
+
+    def score(self, *raised_by: str) -> float:
+        """The calibrated score of a finding raised by these detectors (the best of them)."""
+        table = dict(self.scores)
+        return max((table.get(r, 0.5) for r in raised_by), default=0.5)
 
 
 def _normal(text: str) -> str:
@@ -76,23 +107,28 @@ def _verbatim_source(i: int, al: Alignment, articles: dict[str, str]) -> int | N
     return None
 
 
-def _groups(parts: list[Verdict]) -> list[list[Verdict]]:
-    """Clauses of one sentence that make one finding.
-
-    Same verdicts merge. A participial tail ("..., framing such efforts as provocative")
-    belongs to a reworded head; a finite clause ("..., even as Russia intensifies ...") or a
-    tail bolted onto a supported head stays a claim of its own.
-    """
-    groups: list[list[Verdict]] = [[parts[0]]]
-    for v in parts[1:]:
-        head = groups[-1]
-        same = v.kind == head[-1].kind
-        participle = v.claim.text.split()[0].lower().endswith("ing") and any(h.kind == "reworded" for h in head)
-        if same or participle:
-            head.append(v)
+def _groups(verdicts: list[Verdict]) -> list[list[Verdict]]:
+    """Runs of clauses of one sentence with the same verdict: each run is one finding."""
+    groups: list[list[Verdict]] = []
+    for v in verdicts:
+        head = groups[-1][-1] if groups else None
+        if head is not None and head.claim.sentence == v.claim.sentence and head.kind == v.kind:
+            groups[-1].append(v)
         else:
             groups.append([v])
     return groups
+
+
+def _neighbourhood(al: Alignment, best: list[int]) -> str:
+    """The claim's best source sentences and the sentences either side of the best one: where a
+    figure's counterpart is looked for and derived figures are worked out from."""
+    j0 = best[0]
+    near = [
+        j
+        for j in (j0 - 1, j0 + 1)
+        if 0 <= j < len(al.sources) and al.sources[j].article.id == al.sources[j0].article.id
+    ]
+    return " ".join(al.sources[j].text for j in dict.fromkeys([*best, *near]))
 
 
 class DiffEngine:
@@ -135,16 +171,15 @@ class DiffEngine:
             return 1.0 + min(index.idf(term), cap) if index.known(term) else 1.0 + cap
 
         alignment = align(claims, sources, self.align_embedder, weight, self.sentence_vectors)
-        all_text = "\n".join(a.text for a in articles)
+        facts = SourceFacts([(a.text, a.info.published) for a in articles])
         normal_articles = {a.id: _normal(a.text) for a in articles}
-        all_terms = set(terms(all_text))
-        verdicts = [self._judge(i, alignment, all_text, all_terms, normal_articles) for i in range(len(claims))]
+        verdicts = [self._judge(i, alignment, facts, normal_articles) for i in range(len(claims))]
         findings = self._merge(verdicts, text)
         pool = omission_candidates(alignment, findings)
         analyzer = Analyzer(notes=notes)
         omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
         if self.judge is not None:
-            judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool, all_text))
+            judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool, facts.text))
             if judgement.verdicts:
                 for i, v in judgement.verdicts.items():
                     verdicts[i] = v
@@ -162,59 +197,49 @@ class DiffEngine:
         )
         return Report(text, url, result.matches, findings, analyzer, result.message)
 
-    def _judge(
-        self, i: int, al: Alignment, all_text: str, all_terms: set[str], normal_articles: dict[str, str]
-    ) -> Verdict:
+    def _judge(self, i: int, al: Alignment, facts: SourceFacts, normal_articles: dict[str, str]) -> Verdict:
         cfg = self.config
         claim = al.claims[i]
         if not al.sources:
-            return Verdict(claim, "added", None, [], 0.5, 0.0)
+            return Verdict(claim, "added", None, [], cfg.score("added"), 0.0)
         best = al.best_sources(i, 3)
         j0 = best[0]
         sim = float(al.similarity[i, j0])
         same_article = [j for j in best[:2] if al.sources[j].article.id == al.sources[j0].article.id]
         cover = max(al.cover_by(i, [j0]), al.cover_by(i, same_article))
-        cover_any = weighted_share(al.claim_terms[i], all_terms, al.idf)
+        cover_any = weighted_share(al.claim_terms[i], facts.terms, al.idf)
         source = al.sources[j0]
-        source_text = " ".join(al.sources[j].text for j in same_article)
-        if sim < cfg.align_min and cover_any < cfg.synthesis_cover:
-            return Verdict(claim, "added", None, [], min(0.95, 0.6 + (cfg.align_min - sim)), cover)
         verbatim = _verbatim_source(i, al, normal_articles)
         if verbatim is not None:
             return Verdict(claim, "supported", al.sources[verbatim], [], 0.99, 1.0, verbatim=True)
-        changes = detect(claim.text, source.text, all_text, context=source_text)
+        siblings = [k for k, c in enumerate(al.claims) if c.sentence == claim.sentence]
+        cover_ctx = al.cover_by(i, sorted({j for k in siblings for j in al.best_sources(k, 2)}))
+        related = sim >= cfg.align_min or cover_ctx >= cfg.context_cover
+        if not related and cover_any < cfg.synthesis_cover:
+            return Verdict(claim, "added", None, [], cfg.score("added"), cover)
+        near = _neighbourhood(al, best)
+        changes = detect(claim.text, source.text, facts, context=near, sentences=[s.text for s in al.sources])
         changes += trimmed_quotes(claim.text, [al.sources[j].text for j in best])
-        denials = dropped_denials(claim.text, [x.text for x in al.sources], al.best_sources(i, 5))
-        if denials:
+        denials = dropped_denials(claim.text, [x.text for x in al.sources], best)
+        if denials and not any(c.type == "negation" for c in changes):
             j_denial, change = denials[0]
             source = al.sources[j_denial]
-            changes = [c for c in changes if c.type != "negation"] + [change]
-        meaning = [c for c in changes if c.type != "wording"]
-        if meaning:
-            return Verdict(claim, "reworded", source, meaning, min(0.9, 0.5 + 0.1 * len(meaning) + sim / 4), cover)
-        if cover >= cfg.wording_cover or sim >= cfg.support_sim:
+            changes.append(change)
+        if changes:
+            return Verdict(claim, "reworded", source, changes, cfg.score(*(c.type for c in changes)), cover)
+        if max(cover, cover_ctx) >= cfg.wording_cover or sim >= cfg.support_sim or cover_any >= cfg.synthesis_cover:
             return Verdict(claim, "supported", source, [], min(0.95, 0.5 + cover / 2), cover)
-        missing = sorted(al.claim_terms[i] - set().union(*(al.source_terms[j] for j in same_article)))
-        wording = Change("wording", ", ".join(missing[:6]), "", "the wording departs from the source")
-        return Verdict(claim, "reworded", source, [wording], 0.45, cover)
+        return Verdict(claim, "added", None, [], cfg.score("unsupported"), cover)
 
     def _merge(self, verdicts: list[Verdict], text: str) -> list[Finding]:
-        """One finding per sentence, except a supported sentence with an added clause."""
+        """One finding per run of clauses of a sentence that got the same verdict."""
         findings: list[Finding] = []
-        by_sentence: dict[int, list[Verdict]] = {}
-        for v in verdicts:
-            by_sentence.setdefault(v.claim.sentence, []).append(v)
-        for parts in by_sentence.values():
-            for group in _groups(parts):
-                kinds = {v.kind for v in group}
-                lead = next((v for v in group if v.kind == "reworded"), group[0])
-                kind = "reworded" if "reworded" in kinds else lead.kind
-                changes = [c for v in group for c in v.changes]
-                for v in group:
-                    if v.kind == "added" and kind == "reworded":
-                        changes.append(Change("wording", v.claim.text, "", f"'{v.claim.text}' is not in the source"))
-                start, end = group[0].claim.start, group[-1].claim.end
-                findings.append(self._finding(kind, start, end, text, lead, changes))
+        for group in _groups(verdicts):
+            lead = group[0]
+            changes = [c for v in group for c in v.changes]
+            confidence = max(v.confidence for v in group)
+            lead = dataclasses.replace(lead, confidence=confidence)
+            findings.append(self._finding(lead.kind, group[0].claim.start, group[-1].claim.end, text, lead, changes))
         return findings
 
     @staticmethod

@@ -10,7 +10,8 @@ import re
 
 from checker.align import Alignment
 from checker.analysis import OmissionCandidate
-from checker.changes import NEGATIONS, numbers
+from checker.figures import figures
+from checker.lexicon import lexicon
 from checker.models import Finding, SourceSentence
 
 COVERED = 0.55  # a claim covers a source sentence at this similarity (meaning + shared terms)
@@ -69,10 +70,10 @@ def newsworthiness(text: str) -> float:
         return 0.0
     words = re.findall(r"[\w'\u2019]+", text.lower())
     score = 0.5
-    score += 1.0 if numbers(text) else 0.0
+    score += 1.0 if figures(text) else 0.0
     score += 1.0 if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text) else 0.0
     score += 0.7 if re.search(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+", text.strip()) else 0.0
-    score += 0.8 if set(words) & (NEGATIONS | CAVEATS) else 0.0
+    score += 0.8 if set(words) & (lexicon().negators | CAVEATS) else 0.0
     score += 1.0 if set(words) & DENIALS else 0.0
     score += (
         0.6 if {"said", "says", "added", "stressed", "assured", "noted", "according", "warned"} & set(words) else 0.0
@@ -112,11 +113,11 @@ def omissions(al: Alignment, findings: list[Finding], limit: int = 8) -> list[Fi
 
 def _why(text: str) -> str:
     parts = []
-    if numbers(text):
+    if figures(text):
         parts.append("figures")
     if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text):
         parts.append("a quote")
     low = set(re.findall(r"[\w']+", text.lower()))
-    if low & (NEGATIONS | CAVEATS):
+    if low & (lexicon().negators | CAVEATS):
         parts.append("a caveat or denial")
     return "the story leaves out " + (", ".join(parts) if parts else "this statement")

@@ -13,8 +13,7 @@ from checker.opposites import opposites
     [
         ("Water use fell 5% last year.", "Water use rose 5% last year.", [("fell", "rose")]),
         ("The council approved the plan.", "The council rejected the plan.", [("approved", "rejected")]),
-        ("The struggling lender was sold.", "The thriving lender was sold.", [("struggling", "thriving")]),
-        ("The mayor was acquitted of fraud.", "The mayor was arrested on fraud charges.", [("acquitted", "arrested")]),
+        ("The mayor was acquitted of fraud.", "The mayor was convicted of fraud.", [("acquitted", "convicted")]),
         ("Harbour traffic is closing for winter.", "Harbour traffic is opening for winter.", [("closing", "opening")]),
     ],
 )
