@@ -392,16 +392,16 @@ def names(text: str) -> set[str]:
 # --- all together ---------------------------------------------------------------------------
 
 
-def figure_changes(claim: str, near: str, facts: SourceFacts) -> list[Change]:
+def figure_changes(claim: str, source: str, near: str, facts: SourceFacts) -> list[Change]:
     """Figures of the claim that no original gives and that do not follow from the figures of
-    its source sentences, each named with the source figure it stands for."""
+    its source sentence, each named with the source figure near it that it stands for."""
     mine = figures(claim)
     if not mine:
         return []
     near_figures = figures(near)
     spans = [float(d) for d in facts.calendar.spans]
     out = []
-    for f in unsupported(mine, near_figures, facts.figures, spans):
+    for f in unsupported(mine, figures(source), facts.figures, spans):
         other = counterpart(f, near_figures, mine)
         if other is not None:
             out.append(Change("number", f.text, other.text))
@@ -429,8 +429,8 @@ def detect(
     facts = all_sources if isinstance(all_sources, SourceFacts) else SourceFacts.of(all_sources or source)
     near = context or source
     body = _unquoted(claim, facts)
-    changes = figure_changes(body, near, facts)
-    for d in date_changes(body, facts.calendar, [near], facts.year):
+    changes = figure_changes(body, source, near, facts)
+    for d in date_changes(body, facts.calendar, [source, near], facts.year):
         note = "" if d.source else f"'{d.story}' does not fit the dates of the originals"
         changes.append(Change("date", d.story, d.source, note))
     new_names = sorted(n for n in names(body) if n not in facts.lower)

@@ -23,6 +23,7 @@ from checker.align import Alignment, SentenceVectors, align, source_sentences, w
 from checker.analysis import Analysis, Judge, Verdict
 from checker.changes import SourceFacts, detect, dropped_denials, trimmed_quotes, word_diff
 from checker.claims import story_claims
+from checker.lexicon import lexicon
 from checker.models import Analyzer, Change, Finding, Report, StorySpan
 from checker.omissions import omission_candidates, omission_finding
 from retrieval.embeddings import Embedder
@@ -108,15 +109,29 @@ def _verbatim_source(i: int, al: Alignment, articles: dict[str, str]) -> int | N
 
 
 def _groups(verdicts: list[Verdict]) -> list[list[Verdict]]:
-    """Runs of clauses of one sentence with the same verdict: each run is one finding."""
+    """Runs of clauses of one sentence that make one finding: the same verdict, or a supported
+    clause beside a reworded one (the change is in the statement they make together). An added
+    clause is always a finding of its own."""
+
+    def key(v: Verdict, reworded: set[int]) -> str:
+        return "reworded" if v.kind == "supported" and v.claim.sentence in reworded else v.kind
+
+    reworded = {v.claim.sentence for v in verdicts if v.kind == "reworded"}
     groups: list[list[Verdict]] = []
     for v in verdicts:
         head = groups[-1][-1] if groups else None
-        if head is not None and head.claim.sentence == v.claim.sentence and head.kind == v.kind:
+        if head is not None and head.claim.sentence == v.claim.sentence and key(head, reworded) == key(v, reworded):
             groups[-1].append(v)
         else:
             groups.append([v])
     return groups
+
+
+def _fact_terms(claim_terms: set[str]) -> set[str]:
+    """The terms that are figures, dates, weekdays or times: checked as facts, not as words."""
+    lx = lexicon()
+    calendar = set(lx.weekdays) | set(lx.months) | {"am", "pm", "noon", "midnight"}
+    return {t for t in claim_terms if t[:1].isdigit() or t in calendar or t.rstrip("s") in calendar}
 
 
 def _neighbourhood(al: Alignment, best: list[int]) -> str:
@@ -202,24 +217,31 @@ class DiffEngine:
         claim = al.claims[i]
         if not al.sources:
             return Verdict(claim, "added", None, [], cfg.score("added"), 0.0)
-        best = al.best_sources(i, 3)
-        j0 = best[0]
-        sim = float(al.similarity[i, j0])
-        same_article = [j for j in best[:2] if al.sources[j].article.id == al.sources[j0].article.id]
-        cover = max(al.cover_by(i, [j0]), al.cover_by(i, same_article))
-        cover_any = weighted_share(al.claim_terms[i], facts.terms, al.idf)
-        source = al.sources[j0]
         verbatim = _verbatim_source(i, al, normal_articles)
         if verbatim is not None:
             return Verdict(claim, "supported", al.sources[verbatim], [], 0.99, 1.0, verbatim=True)
+        best = al.best_sources(i, 3)
+        j0 = best[0]
+        source = al.sources[j0]
+        sim = float(al.similarity[i, j0])
+        changes = detect(
+            claim.text, source.text, facts, context=_neighbourhood(al, best), sentences=[s.text for s in al.sources]
+        )
+        changes += trimmed_quotes(claim.text, [al.sources[j].text for j in best])
+        # Figures, dates and times the detectors found borne out by the originals count as
+        # sourced content, however the story wrote them ("9pm" for 21:00, "31,000" for a difference).
+        checked = set() if any(c.type in ("number", "date") for c in changes) else _fact_terms(al.claim_terms[i])
+        same_article = [j for j in best[:2] if al.sources[j].article.id == source.article.id]
         siblings = [k for k, c in enumerate(al.claims) if c.sentence == claim.sentence]
-        cover_ctx = al.cover_by(i, sorted({j for k in siblings for j in al.best_sources(k, 2)}))
-        related = sim >= cfg.align_min or cover_ctx >= cfg.context_cover
+        context = sorted({j for k in siblings for j in al.best_sources(k, 2)})
+        cover = max(self._cover(al, i, [j0], checked), self._cover(al, i, same_article, checked))
+        cover_ctx = self._cover(al, i, context, checked)
+        cover_any = weighted_share(al.claim_terms[i], facts.terms | checked, al.idf)
+        # a clause whose figures or dates the originals bear out is about them ("when it stood at 6.4%")
+        specific = {x for x in checked if not (x.isdigit() and int(x) < 10)}
+        related = sim >= cfg.align_min or cover_ctx >= cfg.context_cover or bool(specific)
         if not related and cover_any < cfg.synthesis_cover:
             return Verdict(claim, "added", None, [], cfg.score("added"), cover)
-        near = _neighbourhood(al, best)
-        changes = detect(claim.text, source.text, facts, context=near, sentences=[s.text for s in al.sources])
-        changes += trimmed_quotes(claim.text, [al.sources[j].text for j in best])
         denials = dropped_denials(claim.text, [x.text for x in al.sources], best)
         if denials and not any(c.type == "negation" for c in changes):
             j_denial, change = denials[0]
@@ -231,11 +253,16 @@ class DiffEngine:
             return Verdict(claim, "supported", source, [], min(0.95, 0.5 + cover / 2), cover)
         return Verdict(claim, "added", None, [], cfg.score("unsupported"), cover)
 
+    @staticmethod
+    def _cover(al: Alignment, i: int, js: list[int], checked: set[str]) -> float:
+        pool: set[str] = set().union(*(al.source_terms[j] for j in js)) if js else set()
+        return weighted_share(al.claim_terms[i], pool | checked, al.idf)
+
     def _merge(self, verdicts: list[Verdict], text: str) -> list[Finding]:
         """One finding per run of clauses of a sentence that got the same verdict."""
         findings: list[Finding] = []
         for group in _groups(verdicts):
-            lead = group[0]
+            lead = next((v for v in group if v.kind == "reworded"), group[0])
             changes = [c for v in group for c in v.changes]
             confidence = max(v.confidence for v in group)
             lead = dataclasses.replace(lead, confidence=confidence)

@@ -163,9 +163,9 @@ def fits(claim: Figure, value: float) -> bool:
     if claim.sense == "=":
         return abs(c - v) <= 0.1 * max(abs(v), abs(c)) + claim.precision / 2
     if claim.sense == ">":
-        return c <= v <= c * 1.3 + claim.precision
+        return c <= v <= c * 1.15 + claim.precision
     if claim.sense == "<":
-        return c * 0.75 - claim.precision <= v <= c
+        return c * 0.85 - claim.precision <= v <= c
     if claim.sense == ">=":
         return c * (1 - 1e-6) <= v <= c * 1.5 + claim.precision
     if claim.sense == "<=":
@@ -216,7 +216,7 @@ def _derived(claim_kind: str, pool: Sequence[Figure], durations: Sequence[float]
 def unsupported(
     claim: Sequence[Figure], near: Sequence[Figure], everywhere: Sequence[Figure], durations: Sequence[float] = ()
 ) -> list[Figure]:
-    """The claim's figures that no original gives and that do not follow from the figures near
+    """The claim's figures that no original gives and that do not follow from the figures of
     the claim's source sentence (``near``); ``durations`` are spans between the sources' dates."""
     out = []
     for f in claim:
