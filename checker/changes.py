@@ -311,7 +311,8 @@ def negation_changes(claim: str, source: str) -> list[Change]:
 
 
 def _markers(text: str, vocab: frozenset[str] | set[str]) -> set[str]:
-    ws = set(re.findall(r"[\w'\u2019-]+", text.lower()))
+    """The words of ``vocab`` in the text; a capitalised "May" inside a sentence is the month."""
+    ws = {w.lower() for k, w in enumerate(re.findall(r"[\w'\u2019-]+", text)) if not (k and w == "May")}
     found = {w for w in ws if w in vocab}
     found.update(p for p in vocab if " " in p and re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text.lower()))
     return found
@@ -324,7 +325,7 @@ def _on_kept_content(source: str, claim: str, vocab: frozenset[str]) -> set[str]
     low = [w.lower().strip(".,;:\"'\u201c\u201d") for w in ws]
     found = set()
     for k, w in enumerate(low):
-        if w in vocab:
+        if w in vocab and not (k and ws[k].startswith("May")):
             window = re.split(r"[,;.!?]", " ".join(ws[k + 1 : k + 8]))[0]
             if set(terms(window)) & kept:
                 found.add(w)

@@ -31,10 +31,18 @@ def _clause_cut() -> re.Pattern[str]:
     )
 
 
+_WHEN = {"on", "in", "at", "last", "this", "yesterday", "today", "earlier", "later", "late", "early"}
+
+
 def _attribution_only(tail: str) -> bool:
-    """A tail such as "the agency said on Tuesday": who said the head, not a claim of its own."""
+    """A tail such as "the agency said on Tuesday": who said the head, not a claim of its own.
+    Its speech verb ends it, or only a time or place follows."""
     words = re.findall(r"[\w'\u2019-]+", tail.lower())
-    return any(w in lexicon().speech_verbs for w in words[:6]) and len(words) <= 8
+    verbs = [k for k, w in enumerate(words[:6]) if w in lexicon().speech_verbs]
+    if not verbs:
+        return False
+    rest = words[verbs[0] + 1 :]
+    return not rest or (len(rest) <= 4 and rest[0] in _WHEN)
 
 
 @dataclass(frozen=True)

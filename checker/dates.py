@@ -86,7 +86,7 @@ def times(text: str) -> list[tuple[str, int]]:
     """Clock times in minutes after midnight: 3am, 3 p.m., 15:00, noon, midnight."""
     out = []
     for m in re.finditer(
-        r"(?i)\b(\d{1,2})(?::(\d\d))?\s*([ap])\.?m\.?(?![\w])|\b(\d{1,2}):(\d\d)\b|\b(noon|midday|midnight)\b", text
+        r"(?i)\b(\d{1,2})(?:[:.](\d\d))?\s*([ap])\.?m\.?(?![\w])|\b(\d{1,2}):(\d\d)\b|\b(noon|midday|midnight)\b", text
     ):
         if m.group(6):
             word = m.group(6).lower()

@@ -64,7 +64,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
         + _alternation(lx.months)
         + r")\b|\b(?:"
         + _alternation(lx.months)
-        + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?\b(?!,?\d)|\b\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d{2}\b"
+        + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?\b(?!,?\d)|\b\d{1,2}(?:[:.]\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d{2}\b"
         r"|\b\d{4}-\d{2}-\d{2}\b"
     )
     single = re.compile(rf"(?i)\b(?:a|an|one|the|per|each|every|previous|last|next|this)\s+(?P<dur>{dur})\b")

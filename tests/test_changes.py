@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from checker.changes import detect, dropped_denials, numbers, trimmed_quotes, word_diff
+import pytest
+
+from checker.changes import SourceFacts, detect, dropped_denials, numbers, trimmed_quotes, word_diff
 
 
 def kinds(claim: str, source: str, everything: str | None = None) -> set[str]:
@@ -16,7 +18,7 @@ def test_changed_figure_is_named_with_both_values() -> None:
 
 
 def test_same_figure_written_differently_is_not_a_change() -> None:
-    assert numbers("3,800 households") == numbers("3800 households")
+    assert [f.value for f in numbers("3,800 households")] == [f.value for f in numbers("3800 households")]
     assert "number" not in kinds("About 3,800 homes are enrolled.", "About 3800 households are enrolled.")
 
 
@@ -67,10 +69,22 @@ def test_quote_stitched_from_two_places_is_flagged() -> None:
     assert "quotation" in kinds('He said "the plan is sound and we need more money".', source)
 
 
-def test_trimmed_quote_is_flagged() -> None:
-    source = '"Pipes laid in the 1950s are failing faster than we can patch them," she said.'
-    [change] = trimmed_quotes('"Pipes laid in the 1950s are failing," she said.', [source])
-    assert "trimmed" in change.describe()
+def test_quote_trimmed_before_its_condition_is_flagged() -> None:
+    source = '"We will open the bridge in May if the steel arrives on time," she said.'
+    [change] = trimmed_quotes('"We will open the bridge in May," she said.', [source])
+    assert "leaves out 'if'" in change.describe()
+
+
+def test_quote_trimmed_after_a_negation_is_flagged() -> None:
+    source = '"The ferry is not safe to sail in winter," the inspector said.'
+    [change] = trimmed_quotes('The inspector called the ferry "safe to sail in winter".', [source])
+    assert "leaves out 'not'" in change.describe()
+
+
+def test_verbatim_fragment_of_a_longer_quote_is_not_a_change() -> None:
+    source = '"The ferry will sail twice a day from May, and fares will stay the same," the operator said.'
+    claim = 'The operator said fares "will stay the same".'
+    assert trimmed_quotes(claim, [source]) == [] and kinds(claim, source) == set()
 
 
 def test_dropped_denial_is_found_in_another_sentence() -> None:
@@ -88,16 +102,108 @@ def test_word_diff_marks_deleted_and_inserted_words() -> None:
     assert " ".join(o.text for o in ops if o.op != "delete") == "The council unanimously voted on Tuesday."
 
 
-def test_statement_moved_to_another_speaker_is_an_attribution_change() -> None:
-    source = "Finance chair Miriam Okafor said the pipes would be replaced by 2029."
-    change = next(
-        c
-        for c in detect("Mayor Tom Hale said the pipes would be replaced by 2029.", source, source)
-        if c.type == "attribution"
-    )
+def test_quote_given_to_another_speaker_is_an_attribution_change() -> None:
+    source = 'Finance chair Miriam Okafor said: "The pipes will be replaced by 2029."'
+    claim = 'Mayor Tom Hale said "the pipes will be replaced by 2029".'
+    change = next(c for c in detect(claim, source, source) if c.type == "attribution")
     assert "okafor" in change.source and "hale" in change.story
+
+
+def test_quote_given_to_a_role_that_did_not_say_it_is_an_attribution_change() -> None:
+    sentences = ["The hearing lasted two hours.", 'Prosecutor Lena Brandt said the fund had been "emptied in secret".']
+    claim = 'The judge said the fund had been "emptied in secret".'
+    assert "attribution" in {c.type for c in detect(claim, sentences[1], " ".join(sentences), sentences=sentences)}
+
+
+def test_quote_whose_speaker_the_story_calls_he_or_she_is_not_checked_for_attribution() -> None:
+    source = 'Prosecutor Lena Brandt said the fund had been "emptied in secret".'
+    assert "attribution" not in kinds('She said the fund had been "emptied in secret".', source)
 
 
 def test_same_speaker_in_other_words_is_not_an_attribution_change() -> None:
     source = "Finance chair Miriam Okafor said the pipes would be replaced by 2029."
     assert "attribution" not in kinds("The pipes will be replaced by 2029, Okafor said.", source)
+
+
+# --- derived figures, the calendar, reported speech: facts compared in pairs -------------------
+
+
+@pytest.mark.parametrize(
+    ("claim", "source"),
+    [
+        ("Turnout was 0.4 points higher than in 2022.", "Turnout was 61.3% this year and 60.9% in 2022."),
+        ("The depot now holds 1,250 more buses than in spring.", "The depot held 3,400 buses in spring and 4,650 now."),
+        ("Fares rose by roughly 5%.", "The average fare rose from 3.80 to 4.00 crowns."),
+        ("More than a quarter of trains were late.", "Of all trains, 27% were late."),
+        ("The fund is worth just over 2.4 million crowns.", "The fund is worth 2,413,000 crowns."),
+        ("Inspections happen twice a year.", "The depot is inspected every six months."),
+        ("The repairs took three weeks.", "The repairs took 21 days."),
+        ("The ban lasts four and a half years.", "The ban lasts 54 months."),
+        ("Prices have halved since the launch.", "Prices fell from 80 crowns at launch to 40 crowns."),
+    ],
+)
+def test_figure_worked_out_from_the_source_is_not_a_change(claim: str, source: str) -> None:
+    assert "number" not in kinds(claim, source)
+
+
+def test_wrong_derivation_is_a_change_naming_the_pair() -> None:
+    [change] = [
+        c
+        for c in detect("The depot now holds 2,250 more buses.", "The depot held 3,400 buses in spring and 4,650 now.", "")
+        if c.type == "number"
+    ]
+    assert change.story == "2,250" and change.source in ("3,400", "4,650")
+
+
+def test_a_changed_figure_names_only_the_pair_that_disagrees() -> None:
+    source = "In 2025 the 14 branches lent 48,000 books, up from 41,000."
+    [change] = [c for c in detect("The branches lent 84,000 books.", source, source) if c.type == "number"]
+    assert change.describe() == "'48,000' became '84,000'"
+
+
+def test_weekday_of_a_date_the_source_gives_is_not_a_change() -> None:
+    source = "The library reopens on 3 March 2026 after repairs."  # 3 March 2026 is a Tuesday
+    assert "date" not in kinds("The library reopens on Tuesday after repairs.", source)
+
+
+def test_weekday_of_the_publication_date_is_not_a_change() -> None:
+    facts = SourceFacts([("The council published its accounts today.", "2026-03-06")])  # a Friday
+    assert detect("The council published its accounts on Friday.", facts.text, facts) == []
+
+
+def test_weekday_that_does_not_fit_the_date_is_a_change_naming_it() -> None:
+    source = "The red warning is in force on Saturday 7 March."
+    [change] = [c for c in detect("The red warning is in force on Sunday.", source, source) if c.type == "date"]
+    assert (change.story, change.source) == ("Sunday", "Saturday")
+
+
+def test_months_of_a_quarter_and_times_on_another_clock_are_not_changes() -> None:
+    source = "Sales rose in the third quarter. The road closes at 21:00 and reopens at 06:30."
+    assert "date" not in kinds("Sales rose between July and September.", source)
+    assert "date" not in kinds("The road closes at 9pm and reopens at 6.30am.", source.replace("06:30", "6:30am"))
+
+
+def test_reported_speech_tense_is_not_a_dropped_hedge() -> None:
+    source = '"The road will reopen in May," the engineer said.'
+    assert "hedge" not in kinds("The engineer said the road would reopen in May.", source)
+
+
+def test_will_for_a_source_may_is_a_dropped_hedge() -> None:
+    source = "The road may reopen in May, the engineer said."
+    assert "hedge" in kinds("The road will reopen in May, the engineer said.", source)
+
+
+def test_approximating_words_are_not_scope_or_hedge_changes() -> None:
+    source = "The fire burned 1,180 hectares."
+    assert kinds("The fire burned some 1,200 hectares.", source) == set()
+    assert kinds("The fire burned about 1,200 hectares.", source) == set()
+
+
+def test_restating_a_negative_as_a_positive_word_is_not_a_negation_change() -> None:
+    source = "Engineers have not yet found the fault."
+    assert "negation" not in kinds("Engineers have yet to find the fault.", source)
+
+
+def test_negation_idiom_bounding_a_date_is_not_a_negation_change() -> None:
+    source = "The plant will open in May at the earliest."
+    assert "negation" not in kinds("The plant is not expected to open until May.", source)

@@ -1,0 +1,108 @@
+"""Every entry of checker/lexicon.toml earns its place: its own sentence shows it at work."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from checker.changes import _markers, _negated, _negative, hedge_changes, scope_changes, speaker_words
+from checker.claims import story_claims
+from checker.figures import figures
+from checker.lexicon import examples, lexicon, marked
+from checker.opposites import _forms, opposites
+
+
+@pytest.mark.parametrize(("word", "example"), examples("negators"))
+def test_negator_negates_its_sentence(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower().endswith(word.replace("n't", "n't")) or shown.lower() == word
+    assert [neg for neg, _ in _negated(text)], text
+
+
+@pytest.mark.parametrize(("idiom", "example"), examples("negation_idioms"))
+def test_negation_idiom_negates_nothing(idiom: str, example: str) -> None:
+    text, _ = marked(example)
+    assert _negated(text) == [], text
+
+
+@pytest.mark.parametrize(("word", "example"), examples("negative_words"))
+def test_negative_word_counts_as_a_negative_statement(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and _negative(text)
+
+
+@pytest.mark.parametrize(("word", "example"), examples("possibility"))
+def test_possibility_word_is_a_hedge_a_story_may_not_drop(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and word in _markers(text, lexicon().possibility)
+    asserted = text.replace(shown, "definitely", 1)
+    assert hedge_changes(asserted, text), asserted
+
+
+@pytest.mark.parametrize(("word", "example"), examples("certainty"))
+def test_certainty_word_asserts(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and word in _markers(text, lexicon().certainty)
+
+
+@pytest.mark.parametrize(("phrase", "example"), examples("approximators"))
+def test_approximator_bounds_the_figure_after_it(phrase: str, example: str) -> None:
+    text, shown = marked(example)
+    [f] = [f for f in figures(text) if f.text.lower().startswith(shown.lower())]
+    assert f.sense == lexicon().approximators[phrase]
+
+
+@pytest.mark.parametrize(("word", "example"), examples("universal"))
+def test_universal_quantifier_widens_a_claim(word: str, example: str) -> None:
+    text, shown = marked(example)
+    narrow = re.sub(rf"\b{re.escape(shown)}\b", "some", text, count=1)
+    assert scope_changes(text, narrow), (text, narrow)
+
+
+@pytest.mark.parametrize(("phrase", "example"), examples("causal"))
+def test_causal_phrase_claims_a_cause(phrase: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == phrase and phrase in _markers(text, set(lexicon().causal))
+
+
+@pytest.mark.parametrize(("verb", "example"), examples("speech_verbs"))
+def test_speech_verb_names_its_speaker(verb: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == verb and speaker_words(text), text
+
+
+@pytest.mark.parametrize(("word", "example"), examples("clause_openers"))
+def test_clause_opener_splits_off_a_bolted_on_clause(word: str, example: str) -> None:
+    text, shown = marked(example)
+    claims = story_claims(text)
+    assert len(claims) == 2 and claims[1].text.lower().startswith(shown.lower()), [c.text for c in claims]
+
+
+@pytest.mark.parametrize(("pair", "example"), examples("opposites"))
+def test_opposite_pair_is_caught_both_ways(pair: str, example: str) -> None:
+    text, shown = marked(example)
+    a, b = (spec for spec in pair.split(" / "))
+    side = _forms(b) if shown.lower() in _forms(a) else _forms(a)
+    other = sorted(side)[0]
+    flipped = text.replace(shown, other, 1)
+    assert opposites(flipped, text) and opposites(text, flipped), (text, flipped)
+
+
+def test_number_words_fractions_and_multipliers_read_as_figures() -> None:
+    lx = lexicon()
+    for word, value in {**lx.number_words, **lx.multipliers}.items():
+        if word == "one":
+            continue
+        found = figures(f"The council counted {word} new cases.")
+        assert found and found[0].value == pytest.approx(value), word
+    for word, value in lx.fractions.items():
+        found = figures(f"Rents rose by {word} last year.")
+        assert found and found[0].value == pytest.approx(100 * value, rel=1e-3), word
+
+
+def test_weekdays_months_and_quarters_are_complete() -> None:
+    lx = lexicon()
+    assert sorted(lx.weekdays.values()) == list(range(7))
+    assert set(lx.months.values()) == set(range(1, 13))
+    assert sorted(m for q in ("first", "second", "third", "fourth") for m in lx.quarters[q]) == list(range(1, 13))
