@@ -25,6 +25,7 @@ class Verdict:
     cover: float
     verbatim: bool = False  # the claim is word for word in an original: settled, no judge needed
     reason: str = ""  # a judge's short explanation in plain words (never a quotation)
+    basis: str = ""  # what raised an added verdict: "added" (nothing corresponds) or "unsupported"
 
 
 @dataclass(frozen=True)

@@ -164,18 +164,17 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
             if k < 0:
                 continue
             before = re.findall(r"[\w']+", ns[:k])[-2:]
-            after = re.findall(r"[\w']+", ns[k + len(nq) :])[:2]
+            after = re.findall(r"[\w']+", ns[k + len(nq) :])[:1]
             dropped = [w for w in before if w in guards or w.endswith("n't")]
-            dropped += [w for w in after[:1] if w in guards]
             if dropped and not any(w in nq.split() for w in dropped):
-                out.append(
-                    Change(
-                        "quotation",
-                        q,
-                        s.strip(),
-                        f"the quote leaves out '{dropped[0]}': the source says \u201c{s.strip()}\u201d",
-                    )
-                )
+                lost = " ".join(before[before.index(dropped[0]) :])
+            elif after and after[0] in guards:
+                lost = re.split(r"[,;.!?\"]", ns[k + len(nq) :].strip())[0].strip()
+            else:
+                lost = ""
+            if lost:
+                note = f"the quote leaves out \u201c{lost}\u201d, which changes what was said"
+                out.append(Change("quotation", q, s.strip(), note))
             break
     return out
 

@@ -139,14 +139,14 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
         mo.update(_quarters(text))
         yr.update(years(text))
         tm.update(t for _, t in times(text))
-    for d in full:
-        wd.add(d.weekday())
-        mo.add(d.month)
-        yr.add(d.year)
+    for day in full:
+        wd.add(day.weekday())
+        mo.add(day.month)
+        yr.add(day.year)
     spans = {abs((a - b).days) for a, b in itertools.combinations(full, 2)}
     spans |= {round(abs(a - b) * 365.25) for a, b in itertools.combinations(yr, 2)}  # "eight years" from 2017 to 2025
     return Calendar(
-        frozenset(days), tuple(sorted(full)), frozenset(wd), frozenset(mo), frozenset(yr), frozenset(tm), spans
+        frozenset(days), tuple(sorted(full)), frozenset(wd), frozenset(mo), frozenset(yr), frozenset(tm), tuple(sorted(spans - {0}))
     )
 
 

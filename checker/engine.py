@@ -210,13 +210,20 @@ class DiffEngine:
             for j in omitted
             if alignment.sources[j].id not in cited
         )
-        return Report(text, url, result.matches, findings, analyzer, result.message)
+        threshold = self.config.report_threshold
+        held = sum(1 for f in findings if f.kind in ("added", "reworded") and f.confidence < threshold)
+        if held:
+            analyzer.notes.append(
+                f"{held} lower-scored finding{'s' if held != 1 else ''} (below {self.config.report_threshold:.2f}) "
+                "held back: listed under held_back in the JSON report"
+            )
+        return Report(text, url, result.matches, findings, analyzer, result.message, self.config.report_threshold)
 
     def _judge(self, i: int, al: Alignment, facts: SourceFacts, normal_articles: dict[str, str]) -> Verdict:
         cfg = self.config
         claim = al.claims[i]
         if not al.sources:
-            return Verdict(claim, "added", None, [], cfg.score("added"), 0.0)
+            return Verdict(claim, "added", None, [], cfg.score("added"), 0.0, basis="added")
         verbatim = _verbatim_source(i, al, normal_articles)
         if verbatim is not None:
             return Verdict(claim, "supported", al.sources[verbatim], [], 0.99, 1.0, verbatim=True)
@@ -241,7 +248,7 @@ class DiffEngine:
         specific = {x for x in checked if not (x.isdigit() and int(x) < 10)}
         related = sim >= cfg.align_min or cover_ctx >= cfg.context_cover or bool(specific)
         if not related and cover_any < cfg.synthesis_cover:
-            return Verdict(claim, "added", None, [], cfg.score("added"), cover)
+            return Verdict(claim, "added", None, [], cfg.score("added"), cover, basis="added")
         denials = dropped_denials(claim.text, [x.text for x in al.sources], best)
         if denials and not any(c.type == "negation" for c in changes):
             j_denial, change = denials[0]
@@ -251,7 +258,7 @@ class DiffEngine:
             return Verdict(claim, "reworded", source, changes, cfg.score(*(c.type for c in changes)), cover)
         if max(cover, cover_ctx) >= cfg.wording_cover or sim >= cfg.support_sim or cover_any >= cfg.synthesis_cover:
             return Verdict(claim, "supported", source, [], min(0.95, 0.5 + cover / 2), cover)
-        return Verdict(claim, "added", None, [], cfg.score("unsupported"), cover)
+        return Verdict(claim, "added", None, [], cfg.score("unsupported"), cover, basis="unsupported")
 
     @staticmethod
     def _cover(al: Alignment, i: int, js: list[int], checked: set[str]) -> float:
@@ -265,7 +272,8 @@ class DiffEngine:
             lead = next((v for v in group if v.kind == "reworded"), group[0])
             changes = [c for v in group for c in v.changes]
             confidence = max(v.confidence for v in group)
-            lead = dataclasses.replace(lead, confidence=confidence)
+            basis = lead.basis or max((c.type for c in changes), key=self.config.score, default="")
+            lead = dataclasses.replace(lead, confidence=confidence, basis=basis)
             findings.append(self._finding(lead.kind, group[0].claim.start, group[-1].claim.end, text, lead, changes))
         return findings
 
@@ -281,4 +289,4 @@ class DiffEngine:
             described = "; ".join(c.describe() for c in changes[:3])
             explanation = "; ".join(x for x in (described, v.reason) if x) or "the meaning departs from the source"
         diff = word_diff(source.text, span.text) if source is not None and kind == "reworded" else ()
-        return Finding(kind, span, source, explanation, round(v.confidence, 3), tuple(changes), diff)
+        return Finding(kind, span, source, explanation, round(v.confidence, 3), tuple(changes), diff, basis=v.basis)

@@ -27,7 +27,9 @@ class Figure:
     text: str  # as written, with its bound: "more than 41,000"
     value: float
     kind: str
-    sense: str  # "unit" a unit of time ("a year"); "" exact as rounded; "=" about; ">" more than; "<" less than; ">=" at least; "<=" at most
+    # "" exact as rounded; "=" about; ">" more than; "<" less than; ">=" at least; "<=" at most;
+    # "unit" a unit of time ("a year earlier"), not a figure of its own
+    sense: str
     precision: float  # the rounding unit its writing implies (10,000 for "2.63 million")
     start: int
     end: int

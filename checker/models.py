@@ -81,6 +81,7 @@ class Finding:
     changes: tuple[Change, ...] = ()
     diff: tuple[DiffOp, ...] = ()
     rank: float = 0.0  # omitted: how newsworthy (higher first)
+    basis: str = ""  # what raised it: a change type, "added" (nothing corresponds) or "unsupported"
 
 
 @dataclass
@@ -103,9 +104,19 @@ class Report:
     findings: list[Finding]
     analyzer: Analyzer = field(default_factory=Analyzer)
     message: str = ""  # e.g. "no original found: ..." when there is nothing to compare with
+    threshold: float = 0.0  # added and reworded findings scored below this are held back
+
+    def reported(self, f: Finding) -> bool:
+        return f.kind not in ("added", "reworded") or f.confidence >= self.threshold
+
+    @property
+    def held_back(self) -> list[Finding]:
+        """Lower-scored added and reworded findings: in the JSON report, not shown to readers."""
+        return [f for f in self.findings if not self.reported(f)]
 
     def of_kind(self, kind: str) -> list[Finding]:
-        return [f for f in self.findings if f.kind == kind]
+        """The reported findings of one kind (held-back ones left out)."""
+        return [f for f in self.findings if f.kind == kind and self.reported(f)]
 
     def counts(self) -> dict[str, int]:
         return {k: len(self.of_kind(k)) for k in KINDS}
@@ -126,25 +137,21 @@ def report_to_json(report: Report, *, include_supported: bool = False) -> dict[s
             "published": s.article.published,
         }
 
-    findings = []
-    for f in report.findings:
-        if f.kind == "supported" and not include_supported:
-            continue
-        findings.append(
-            {
-                "kind": f.kind,
-                "story": None
-                if f.story is None
-                else {"start": f.story.start, "end": f.story.end, "text": f.story.text},
-                "source": None if f.source is None else source_ref(f.source),
-                "explanation": f.explanation,
-                "confidence": round(f.confidence, 3),
-                "changes": [
-                    {"type": c.type, "story": c.story, "source": c.source, "note": c.describe()} for c in f.changes
-                ],
-                "diff": [[d.op, d.text] for d in f.diff],
-            }
-        )
+    def finding_json(f: Finding) -> dict[str, Any]:
+        return {
+            "kind": f.kind,
+            "story": None if f.story is None else {"start": f.story.start, "end": f.story.end, "text": f.story.text},
+            "source": None if f.source is None else source_ref(f.source),
+            "explanation": f.explanation,
+            "confidence": round(f.confidence, 3),
+            "changes": [
+                {"type": c.type, "story": c.story, "source": c.source, "note": c.describe()} for c in f.changes
+            ],
+            "diff": [[d.op, d.text] for d in f.diff],
+            "basis": f.basis,
+        }
+
+    shown = [f for f in report.findings if report.reported(f) and (f.kind != "supported" or include_supported)]
     a = report.analyzer
     return {
         "version": 1,
@@ -160,7 +167,9 @@ def report_to_json(report: Report, *, include_supported: bool = False) -> dict[s
             }
             for c in report.sources
         ],
-        "findings": findings,
+        "findings": [finding_json(f) for f in shown],
+        "held_back": [finding_json(f) for f in report.held_back],
+        "threshold": report.threshold,
         "analyzer": {
             "name": a.name,
             "model": a.model,

@@ -10,6 +10,7 @@ import re
 
 from checker.align import Alignment
 from checker.analysis import OmissionCandidate
+from checker.dates import dated, years
 from checker.figures import figures
 from checker.lexicon import lexicon
 from checker.models import Finding, SourceSentence
@@ -70,7 +71,7 @@ def newsworthiness(text: str) -> float:
         return 0.0
     words = re.findall(r"[\w'\u2019]+", text.lower())
     score = 0.5
-    score += 1.0 if figures(text) else 0.0
+    score += 1.0 if figures(text) or years(text) or dated(text, None) else 0.0
     score += 1.0 if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text) else 0.0
     score += 0.7 if re.search(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+", text.strip()) else 0.0
     score += 0.8 if set(words) & (lexicon().negators | CAVEATS) else 0.0
@@ -115,6 +116,8 @@ def _why(text: str) -> str:
     parts = []
     if figures(text):
         parts.append("figures")
+    if years(text) or dated(text, None):
+        parts.append("a date")
     if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text):
         parts.append("a quote")
     low = set(re.findall(r"[\w']+", text.lower()))

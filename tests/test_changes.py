@@ -72,13 +72,13 @@ def test_quote_stitched_from_two_places_is_flagged() -> None:
 def test_quote_trimmed_before_its_condition_is_flagged() -> None:
     source = '"We will open the bridge in May if the steel arrives on time," she said.'
     [change] = trimmed_quotes('"We will open the bridge in May," she said.', [source])
-    assert "leaves out 'if'" in change.describe()
+    assert "leaves out \u201cif the steel arrives on time\u201d" in change.describe()
 
 
 def test_quote_trimmed_after_a_negation_is_flagged() -> None:
     source = '"The ferry is not safe to sail in winter," the inspector said.'
     [change] = trimmed_quotes('The inspector called the ferry "safe to sail in winter".', [source])
-    assert "leaves out 'not'" in change.describe()
+    assert "leaves out \u201cnot\u201d" in change.describe()
 
 
 def test_verbatim_fragment_of_a_longer_quote_is_not_a_change() -> None:
@@ -147,11 +147,8 @@ def test_figure_worked_out_from_the_source_is_not_a_change(claim: str, source: s
 
 
 def test_wrong_derivation_is_a_change_naming_the_pair() -> None:
-    [change] = [
-        c
-        for c in detect("The depot now holds 2,250 more buses.", "The depot held 3,400 buses in spring and 4,650 now.", "")
-        if c.type == "number"
-    ]
+    source = "The depot held 3,400 buses in spring and 4,650 now."
+    [change] = [c for c in detect("The depot now holds 2,250 more buses.", source, "") if c.type == "number"]
     assert change.story == "2,250" and change.source in ("3,400", "4,650")
 
 

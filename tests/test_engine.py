@@ -45,7 +45,7 @@ def test_dropped_hedge_is_reworded(report: Report) -> None:
 
 
 def test_trimmed_quote_is_reworded(report: Report) -> None:
-    f = finding_for(report, "Pipes laid in the 1950s")
+    f = finding_for(report, "finish the work by 2029")
     assert f.kind == "reworded" and any(c.type == "quotation" for c in f.changes)  # type: ignore[attr-defined]
 
 

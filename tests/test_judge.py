@@ -242,19 +242,20 @@ def test_invented_quotes_never_reach_the_report(
     invented = "we will double every bill"
     api.responder = model(
         {
-            "Pipes laid": {
+            "finish the work": {
                 "verdict": "reworded",
-                "changes": [{"type": "quotation", "story": "are failing", "source": invented}],
+                "changes": [{"type": "quotation", "story": "by 2029", "source": invented}],
                 "reason": f'Okafor also said \u201c{invented}\u201d and "nothing else".',
             }
         }
     )
     report = make_engine(demo_store, minilm, api).check(story)
-    f = finding(report, "Pipes laid")
+    f = finding(report, "finish the work")
 
     assert f.kind == "reworded"
     assert all(invented not in c.source for c in f.changes)
-    assert "\u201c" not in f.explanation.replace("\u201cPipes", "") or invented not in f.explanation.split("\u201c")[1]
+    quoted = f.explanation.split("\u201c")
+    assert len(quoted) < 2 or invented not in quoted[1]
     for text in (render_text(report), render_markdown(report), json.dumps(report_to_json(report))):
         assert f"\u201c{invented}\u201d" not in text and f'"{invented}"' not in text and f"'{invented}'" not in text
     assert any("1 quoted word group not found verbatim" in n for n in report.analyzer.notes)
