@@ -1,10 +1,13 @@
 """Accuracy benchmark: does the offline diff engine flag what is wrong, and only that?
 
-Five measurements, each run in its own subprocess (so memory and Chroma state are its own),
+Six measurements, each run in its own subprocess (so memory and Chroma state are its own),
 each printed as Markdown tables with a baseline measured in the same run:
 
 * seed: the hand-labelled TASS story (shared/data/seed), scored by shared/eval/score.py.
   Baseline: a report that flags every story sentence as added.
+* dev: the twelve labelled rewrites of shared/data/dev, run by shared/eval/run_set.sh exactly as
+  the held-out set is measured; a table of each detector's findings and how many were right
+  (see benchmarks/devset.py). ``--calibrate`` (with summedits) prints the scores it suggests.
 * summedits: SummEdits news (819 summaries of 25 articles; label 1 consistent, 0 not).
   One store per distinct article, so retrieval cannot pick the wrong one; a summary is
   predicted inconsistent when the report has an added or reworded finding, or when no
@@ -48,12 +51,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO, bbc_drafts, median, peak_rss_mb, percentile, read_jsonl, shared_path, table
+from benchmarks.devset import calibration, explain_dev, report_dev, run_dev
 from benchmarks.reword import reword
 from retrieval.models import ArticleDraft
 
 log = logging.getLogger("benchmarks.accuracy")
 
-SECTIONS = ("seed", "summedits", "faithbench", "bbc", "speed")
+SECTIONS = ("seed", "dev", "summedits", "faithbench", "bbc", "speed")
 FLAGGED = ("added", "reworded")
 #: Balanced accuracy on SummEdits news, as published (shared/README.md).
 LITERATURE = (("SummaC-Conv", 61.9), ("QAFactEval", 74.4), ("GPT-4", 83.3), ("humans", 90.0))
@@ -389,6 +393,8 @@ def run_summedits(kit: Kit, a: argparse.Namespace) -> dict[str, Any]:
             if report is not None:
                 counts = report.counts()
                 row |= {"no_original": not report.sources, "added": counts["added"], "reworded": counts["reworded"]}
+                # every added or reworded finding, reported or held back: what calibrates the scores
+                row["bases"] = [f.basis or f.kind for f in report.findings if f.kind in FLAGGED]
                 row["inconsistent"] = row["no_original"] or counts["added"] > 0 or counts["reworded"] > 0
             out.append(row)
             progress("summedits", len(out), len(rows), t0)
@@ -403,6 +409,8 @@ def report_summedits(r: dict[str, Any]) -> str:
     lex = balanced([x["lexical"] for x in rows], gold)
     with_orig = [x for x in rows if not x["no_original"]]
     ours_found = balanced([x["inconsistent"] for x in with_orig], [x["label"] == 0 for x in with_orig])
+    test = [x for n, x in enumerate(r["rows"]) if n % 2 and not x["error"]]  # the half not used to calibrate
+    ours_test = balanced([x["inconsistent"] for x in test], [x["label"] == 0 for x in test])
 
     def line(name: str, m: dict[str, Any]) -> list[object]:
         return [name, pct(m["ba"]), pct(m["recall_consistent"]), pct(m["recall_inconsistent"]), m["n"], "this run"]
@@ -410,6 +418,7 @@ def report_summedits(r: dict[str, Any]) -> str:
     table_rows = [
         line("ours (no original counts as inconsistent)", ours),
         line("ours, rows with an original only", ours_found),
+        line("ours, test half (odd rows: not used to calibrate scores)", ours_test),
         line("baseline: a summary word (>3 letters) absent from the doc", lex),
     ]
     table_rows += [[name, f"{value:.1f}", "-", "-", 819, "published"] for name, value in LITERATURE]
@@ -909,6 +918,7 @@ def explain_speed(r: dict[str, Any]) -> str:
 
 TITLES = {
     "seed": "Seed story (hand-labelled TASS rewrite)",
+    "dev": "Dev set: twelve labelled newsroom rewrites, run as the held-out set is measured",
     "summedits": "SummEdits news: consistent or not",
     "faithbench": "FaithBench: hallucinated or not, and where",
     "bbc": "BBC extractive summaries: false alarms on verbatim extracts",
@@ -916,6 +926,7 @@ TITLES = {
 }
 REPORTS = {
     "seed": (report_seed, explain_seed),
+    "dev": (report_dev, explain_dev),
     "summedits": (report_summedits, explain_summedits),
     "faithbench": (report_faithbench, explain_faithbench),
     "bbc": (report_bbc, explain_bbc),
@@ -926,9 +937,12 @@ REPORTS = {
 def run_section(name: str, a: argparse.Namespace) -> dict[str, Any]:
     if name == "speed":
         result = run_speed(a)
+    elif name == "dev":
+        result = run_dev(Path(a.dev_out) if a.dev_out else None)
     else:
         kit = Kit(llm=a.llm)
-        runner = {"seed": run_seed, "summedits": run_summedits, "faithbench": run_faithbench, "bbc": run_bbc}[name]
+        runners = {"seed": run_seed, "summedits": run_summedits, "faithbench": run_faithbench, "bbc": run_bbc}
+        runner = runners[name]
         result = runner(kit, a)
         if kit.judge is not None:
             result["llm"] = dict(LLM_TALLY) | {
@@ -944,6 +958,8 @@ def child(name: str, a: argparse.Namespace) -> dict[str, Any]:
         cmd += ["--limit", str(a.limit)]
     if a.store_limit:
         cmd += ["--store-limit", str(a.store_limit)]
+    if a.dev_out:
+        cmd += ["--dev-out", a.dev_out]
     if a.llm:
         cmd.append("--llm")
     t = time.perf_counter()
@@ -967,6 +983,12 @@ def main() -> None:
         action="store_true",
         help="judge with the LLM configured as for `factdiff check` (OPENAI_API_KEY / OPENAI_BASE_URL, "
         "FACTDIFF_LLM_MODEL); the speed section stays offline",
+    )
+    ap.add_argument("--dev-out", help="dev: keep the store, reports and scores in this folder")
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="with dev and summedits: print each detector's precision and the score it suggests (checker.engine.SCORES)",
     )
     ap.add_argument("--section", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -996,6 +1018,9 @@ def main() -> None:
         print(render(results[name]))
         wall = f"(Wall time of this part: {results[name]['wall_s']:.0f} s.)"
         print(f"\n{explain(results[name])}{llm_line(results[name])} {wall}\n")
+    if a.calibrate and "dev" in results:
+        print("## Calibration: each detector's precision, and the score it suggests\n")
+        print(calibration(results["dev"], results.get("summedits")))
 
 
 if __name__ == "__main__":

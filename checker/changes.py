@@ -144,7 +144,7 @@ def check_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
             else f"the quote \u201c{q}\u201d is not verbatim in the source"
             + (f"; the source says \u201c{closest}\u201d" if closest else "")
         )
-        changes.append(Change("quotation", q, closest, note))
+        changes.append(Change("quotation", q, closest, note, "quote-not-verbatim"))
     return changes
 
 
@@ -174,7 +174,7 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
                 lost = ""
             if lost:
                 note = f"the quote leaves out \u201c{lost}\u201d, which changes what was said"
-                out.append(Change("quotation", q, s.strip(), note))
+                out.append(Change("quotation", q, s.strip(), note, "quote-trimmed"))
             break
     return out
 
@@ -294,19 +294,35 @@ def negation_changes(claim: str, source: str) -> list[Change]:
     claim_terms = set(terms(claim))
     source_terms = set(terms(source))
     if _negated(claim):
-        if _negative(source):
+        if _negative(source) or _superlative_restated(claim, source):
             return []
         for neg, governed in _negated(claim):
             if governed & source_terms:
-                return [Change("negation", neg, "", f"a negation was added: the source does not say '{neg}'")]
+                return [
+                    Change(
+                        "negation", neg, "", f"a negation was added: the source does not say '{neg}'", "negation-added"
+                    )
+                ]
         return []
     if _negative(claim) or not _negated(source):
         return []
     for neg, governed in _negated(source):
         kept = governed & claim_terms
         if len(governed) >= 2 and len(kept) >= 0.6 * len(governed):
-            return [Change("negation", "", neg, f"a negation was dropped: the source says '{neg}'")]
+            return [Change("negation", "", neg, f"a negation was dropped: the source says '{neg}'", "negation-dropped")]
     return []
+
+
+_COMPARATIVE = re.compile(
+    r"(?i)\b(?:more|less|fewer|\w{2,}er)\b(?:\s+\w+)?\s+(?:than|since)\b|\b(?:lower|higher|bigger|larger|smaller|better|worse|greater)\b"
+)
+_SUPERLATIVE = re.compile(r"(?i)\b(?:most|least|fewest|record|\w{3,}est)\b")
+
+
+def _superlative_restated(claim: str, source: str) -> bool:
+    """ "No quarter has recorded a lower rate" for "the lowest rate on record": a negated
+    comparative says what the source's superlative says."""
+    return bool(_COMPARATIVE.search(claim)) and bool(_SUPERLATIVE.search(source))
 
 
 def _markers(text: str, vocab: frozenset[str] | set[str]) -> set[str]:
@@ -401,7 +417,10 @@ def figure_changes(claim: str, source: str, near: str, facts: SourceFacts) -> li
     near_figures = figures(near)
     spans = [float(d) for d in facts.calendar.spans]
     out = []
-    for f in unsupported(mine, figures(source), facts.figures, spans):
+    # worked out from the source sentence's figures, the durations near it ("four years and six
+    # months"), and the claim's own other figures ("launched in 2017 ... planned five-year life")
+    pool = figures(source) + [g for g in near_figures if g.kind == "duration"]
+    for f in unsupported(mine, pool, facts.figures, spans, own=mine):
         other = counterpart(f, near_figures, mine)
         if other is not None:
             out.append(Change("number", f.text, other.text))
@@ -443,7 +462,13 @@ def detect(
         if flipped:
             story_word, source_word = flipped[0]
             negation = [
-                Change("negation", story_word, source_word, f"'{source_word}' became '{story_word}', its opposite")
+                Change(
+                    "negation",
+                    story_word,
+                    source_word,
+                    f"'{source_word}' became '{story_word}', its opposite",
+                    "opposite",
+                )
             ]
     changes += negation
     changes += hedge_changes(body, source)
@@ -472,7 +497,7 @@ def dropped_denials(claim: str, sentences: Sequence[str], candidates: Sequence[i
             shared = governed & claim_terms
             if len(governed) >= 3 and len(shared) >= 0.6 * len(governed):
                 note = f"the source says the opposite: \u201c{s.strip()}\u201d"
-                out.append((j, Change("negation", ", ".join(sorted(shared)), s, note)))
+                out.append((j, Change("negation", ", ".join(sorted(shared)), s, note, "denial")))
                 break
     return out
 

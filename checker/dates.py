@@ -146,7 +146,13 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
     spans = {abs((a - b).days) for a, b in itertools.combinations(full, 2)}
     spans |= {round(abs(a - b) * 365.25) for a, b in itertools.combinations(yr, 2)}  # "eight years" from 2017 to 2025
     return Calendar(
-        frozenset(days), tuple(sorted(full)), frozenset(wd), frozenset(mo), frozenset(yr), frozenset(tm), tuple(sorted(spans - {0}))
+        frozenset(days),
+        tuple(sorted(full)),
+        frozenset(wd),
+        frozenset(mo),
+        frozenset(yr),
+        frozenset(tm),
+        tuple(sorted(spans - {0})),
     )
 
 

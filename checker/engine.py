@@ -46,27 +46,35 @@ def default_aligner() -> Embedder:
     return MiniLMEmbedder(max_length=ALIGN_MAX_TOKENS)
 
 
-#: How often a finding of each kind was right, by what raised it: the score a finding carries.
-#: Calibrated with `python -m benchmarks.accuracy --only dev,summedits --calibrate` on the dev set
-#: (../shared/data/dev) and the dev half of SummEdits; see docs/benchmarks.md. A reworded finding
-#: takes the best score among the changes it names.
+#: How often a finding was right, by what raised it: the score the finding carries.
+#: Calibrated with `python -m benchmarks.accuracy --only dev,summedits --calibrate`: each detector's
+#: findings on the dev set (shared/data/dev, 12 stories) and on the dev half of SummEdits news (even
+#: rows; a finding on a consistent summary is wrong), smoothed as (right + 1) / (raised + 2). See
+#: docs/benchmarks.md for the counts. A reworded finding takes the best score among its changes.
 SCORES: dict[str, float] = {
-    "added": 0.7,  # nothing in the originals corresponds to the claim
-    "unsupported": 0.5,  # a source sentence is near, but the claim's content is not in it
-    "number": 0.6,
-    "date": 0.6,
-    "name": 0.5,
-    "attribution": 0.6,
-    "quotation": 0.6,
-    "hedge": 0.6,
-    "negation": 0.5,
-    "scope": 0.5,
-    "cause": 0.6,
-    "wording": 0.3,
+    "added": 0.69,  # nothing in the originals corresponds to the claim
+    "unsupported": 0.60,  # a source sentence is near, but the claim's content is not in it
+    "attribution": 0.75,
+    "cause": 0.67,
+    "date": 0.93,
+    "hedge": 0.92,
+    "name": 0.92,
+    "negation-added": 0.73,
+    "negation-dropped": 0.60,
+    "opposite": 0.67,
+    "denial": 0.44,
+    "number": 0.86,
+    "quote-not-verbatim": 0.71,
+    "quote-trimmed": 0.71,
+    "scope": 0.33,
 }
-#: Text, Markdown and Slack show the findings scored at least this; the JSON report keeps the
-#: rest under "held_back". Chosen for precision on the same calibration data.
-REPORT_THRESHOLD = 0.5
+#: Text, Markdown and Slack show the findings scored at least this; the JSON report keeps the rest
+#: under "held_back". Chosen for precision: the detectors whose pooled precision on the same
+#: calibration data reaches 0.65 are reported (the issue's precision target for reworded is 0.7).
+REPORT_THRESHOLD = 0.65
+#: Changes that compare a claim with its source sentence word by word: they mean something only
+#: where that sentence holds the claim's content. Figures, dates, names and quotes are facts.
+PAIRED = frozenset({"negation", "hedge", "scope", "cause"})
 
 
 @dataclass(frozen=True)
@@ -254,8 +262,10 @@ class DiffEngine:
             j_denial, change = denials[0]
             source = al.sources[j_denial]
             changes.append(change)
+        if changes and max(cover, cover_ctx) < cfg.wording_cover and {c.type for c in changes} <= PAIRED:
+            changes = []  # its source sentence does not hold its content: nothing to compare a negation with
         if changes:
-            return Verdict(claim, "reworded", source, changes, cfg.score(*(c.type for c in changes)), cover)
+            return Verdict(claim, "reworded", source, changes, cfg.score(*(c.basis for c in changes)), cover)
         if max(cover, cover_ctx) >= cfg.wording_cover or sim >= cfg.support_sim or cover_any >= cfg.synthesis_cover:
             return Verdict(claim, "supported", source, [], min(0.95, 0.5 + cover / 2), cover)
         return Verdict(claim, "added", None, [], cfg.score("unsupported"), cover, basis="unsupported")
@@ -272,7 +282,7 @@ class DiffEngine:
             lead = next((v for v in group if v.kind == "reworded"), group[0])
             changes = [c for v in group for c in v.changes]
             confidence = max(v.confidence for v in group)
-            basis = lead.basis or max((c.type for c in changes), key=self.config.score, default="")
+            basis = lead.basis or max((c.basis for c in changes), key=self.config.score, default="")
             lead = dataclasses.replace(lead, confidence=confidence, basis=basis)
             findings.append(self._finding(lead.kind, group[0].claim.start, group[-1].claim.end, text, lead, changes))
         return findings

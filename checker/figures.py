@@ -216,10 +216,15 @@ def _derived(claim_kind: str, pool: Sequence[Figure], durations: Sequence[float]
 
 
 def unsupported(
-    claim: Sequence[Figure], near: Sequence[Figure], everywhere: Sequence[Figure], durations: Sequence[float] = ()
+    claim: Sequence[Figure],
+    near: Sequence[Figure],
+    everywhere: Sequence[Figure],
+    durations: Sequence[float] = (),
+    own: Sequence[Figure] = (),
 ) -> list[Figure]:
     """The claim's figures that no original gives and that do not follow from the figures of
-    the claim's source sentence (``near``); ``durations`` are spans between the sources' dates."""
+    the claim's source sentence (``near``) and the claim's ``own`` other figures; ``durations``
+    are spans between the sources' dates."""
     out = []
     for f in claim:
         if f.sense == "unit":
@@ -227,7 +232,8 @@ def unsupported(
         direct = [g.value for g in everywhere if _same_kind(f.kind, g.kind)]
         if any(fits(f, v) for v in direct):
             continue
-        if any(fits(f, v) for v in _derived(f.kind, near, durations)):
+        pool = [*near, *(g for g in own if g is not f and g.sense != "unit")]
+        if any(fits(f, v) for v in _derived(f.kind, pool, durations)):
             continue
         out.append(f)
     return out
@@ -246,4 +252,4 @@ def counterpart(f: Figure, near: Sequence[Figure], claim: Sequence[Figure]) -> F
     ]
     if not options or f.value <= 0:
         return None
-    return min(options, key=lambda g: abs(math.log(g.value / f.value)))
+    return min(options, key=lambda g: (g.kind != f.kind, abs(math.log(g.value / f.value))))

@@ -52,6 +52,11 @@ class Change:
     story: str  # the story's words ("" when the story dropped something)
     source: str  # the source's words ("" when the story added something)
     note: str = ""
+    detector: str = ""  # which detector found it, when one type has several (its score is calibrated apart)
+
+    @property
+    def basis(self) -> str:
+        return self.detector or self.type
 
     def describe(self) -> str:
         if self.note:

@@ -204,3 +204,8 @@ def test_restating_a_negative_as_a_positive_word_is_not_a_negation_change() -> N
 def test_negation_idiom_bounding_a_date_is_not_a_negation_change() -> None:
     source = "The plant will open in May at the earliest."
     assert "negation" not in kinds("The plant is not expected to open until May.", source)
+
+
+def test_negated_comparative_for_a_superlative_is_not_a_negation_change() -> None:
+    source = "This is the wettest March recorded since 1990."
+    assert "negation" not in kinds("No March since 1990 has been wetter than this one.", source)
