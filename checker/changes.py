@@ -264,7 +264,7 @@ def _strip_idioms(text: str) -> str:
 
 
 def _negated(text: str) -> list[tuple[str, set[str]]]:
-    """(negator, content terms it governs up to the next punctuation) of each negation."""
+    """(negator, content terms it governs up to the next punctuation or "but") of each negation."""
     lx = lexicon()
     low = _strip_idioms(text)
     ws = re.findall(r"[\w'\u2019-]+|[,;:.!?]", low)
@@ -275,7 +275,7 @@ def _negated(text: str) -> list[tuple[str, set[str]]]:
             continue
         governed: list[str] = []
         for x in ws[k + 1 : k + 8]:
-            if x in ",;:.!?":
+            if x in ",;:.!?" or x in lx.negation_scope_ends:
                 break
             governed.append(x)
         out.append((neg, set(terms(" ".join(governed)))))
@@ -294,6 +294,8 @@ def negation_changes(claim: str, source: str) -> list[Change]:
     claim_terms = set(terms(claim))
     source_terms = set(terms(source))
     if _negated(claim):
+        if _negated(source):
+            return _negated_predicate_changed(claim, source)
         if _negative(source) or _superlative_restated(claim, source):
             return []
         for neg, governed in _negated(claim):
@@ -311,6 +313,36 @@ def negation_changes(claim: str, source: str) -> list[Change]:
         if len(governed) >= 2 and len(kept) >= 0.6 * len(governed):
             return [Change("negation", "", neg, f"a negation was dropped: the source says '{neg}'", "negation-dropped")]
     return []
+
+
+def _negated_predicate_changed(claim: str, source: str) -> list[Change]:
+    """Both deny something, but not the same thing: "is not intended to wage war" became "would
+    not engage directly with its troops". Reported where what the claim denies is, for the most
+    part (three quarters of its words), nowhere in the source sentence."""
+    source_terms = set(terms(source))
+    for cneg, governed in _negated(claim):
+        content = {g for g in governed if len(g) >= 3 and not g.isdigit()}
+        if len(content) >= 2 and len(content & source_terms) <= len(content) // 4:
+            said = _negated_phrase(claim, cneg)
+            was = next((_negated_phrase(source, s) for s, g in _negated(source) if len(g) >= 2), "")
+            if was:
+                note = f"'{was}' became '{said}': the source denies something else"
+                return [Change("negation", said, was, note, "negation-changed")]
+    return []
+
+
+def _negated_phrase(text: str, negator: str) -> str:
+    """The words a negator governs, as written: "not intended to wage war against Russia"."""
+    lx = lexicon()
+    m = re.search(rf"(?i)(?<![\w']){re.escape(negator)}(?![\w])[^,;:.!?]{{0,80}}", text)
+    if not m:
+        return negator
+    kept = []
+    for w in m.group(0).split()[:8]:
+        if kept and w.lower() in lx.negation_scope_ends:
+            break
+        kept.append(w)
+    return " ".join(kept).strip("\"'\u201c\u201d")
 
 
 _COMPARATIVE = re.compile(

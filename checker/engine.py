@@ -61,6 +61,7 @@ SCORES: dict[str, float] = {
     "name": 0.92,
     "negation-added": 0.73,
     "negation-dropped": 0.60,
+    "negation-changed": 0.5,
     "opposite": 0.67,
     "denial": 0.44,
     "number": 0.86,

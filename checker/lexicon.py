@@ -19,6 +19,7 @@ class Lexicon:
     negators: frozenset[str]
     negation_idioms: tuple[str, ...]
     negative_words: frozenset[str]
+    negation_scope_ends: frozenset[str]
     possibility: frozenset[str]
     certainty: frozenset[str]
     backshift: dict[str, str]  # will -> would ...
@@ -51,6 +52,7 @@ def lexicon() -> Lexicon:
         negators=frozenset(d["negators"]),
         negation_idioms=tuple(sorted(d["negation_idioms"], key=len, reverse=True)),
         negative_words=frozenset(d["negative_words"]),
+        negation_scope_ends=frozenset(d["negation_scope_ends"]),
         possibility=frozenset(d["possibility"]),
         certainty=frozenset(d["certainty"]),
         backshift=dict(d["backshift"]),

@@ -11,6 +11,7 @@ from checker.claims import story_claims
 from checker.figures import figures
 from checker.lexicon import examples, lexicon, marked
 from checker.opposites import _forms, opposites
+from retrieval.lexical import terms
 
 
 @pytest.mark.parametrize(("word", "example"), examples("negators"))
@@ -106,3 +107,11 @@ def test_weekdays_months_and_quarters_are_complete() -> None:
     assert sorted(lx.weekdays.values()) == list(range(7))
     assert set(lx.months.values()) == set(range(1, 13))
     assert sorted(m for q in ("first", "second", "third", "fourth") for m in lx.quarters[q]) == list(range(1, 13))
+
+
+@pytest.mark.parametrize(("word", "example"), examples("negation_scope_ends"))
+def test_scope_end_stops_what_a_negation_governs(word: str, example: str) -> None:
+    text, _ = marked(example)
+    [(_, governed)] = _negated(text)
+    after = text.split(f" {word} ", 1)[1]
+    assert not governed & set(terms(after)) - set(terms(text.split(f" {word} ", 1)[0])), (text, governed)
