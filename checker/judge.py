@@ -314,30 +314,33 @@ class LLMJudge:
             with ThreadPoolExecutor(max_workers=max(1, min(self.config.concurrency, len(batches)))) as pool:
                 answers = list(pool.map(run, batches))
         verdicts: dict[int, Verdict] = {}
+        outcomes = {i: "verbatim" if v.verbatim else "not sent" for i, v in enumerate(analysis.verdicts)}
         omitted: list[int] = []
         offered = {c.index for c in analysis.omission_candidates[:OMISSION_POOL]}
         for batch, answer in answers:
             if isinstance(answer, LLMFailure):
                 tally.failures.append((batch, answer))
+                outcomes.update(dict.fromkeys(batch.claims, "failed"))
                 offline = [analysis.omission_candidates[k] for k in batch.omissions]
                 omitted += [c.index for c in offline if c.offline]
                 continue
-            verdicts.update(self._claim_verdicts(analysis, batch, answer, tally))
+            verdicts.update(self._claim_verdicts(analysis, batch, answer, tally, outcomes))
             omitted += self._omitted(analysis, batch, answer, tally)
         # offline omissions beyond what was offered keep their place
         omitted += [c.index for c in analysis.omission_candidates if c.offline and c.index not in offered]
         rank = {c.index: c.rank for c in analysis.omission_candidates}
         omitted = sorted(dict.fromkeys(omitted), key=lambda j: -rank.get(j, 0.0))
         analyzer = self._analyzer(analysis, batches, answers, usage, tally, notes)
-        return Judgement(verdicts, omitted, analyzer)
+        return Judgement(verdicts, omitted, analyzer, outcomes)
 
     def _claim_verdicts(
-        self, analysis: Analysis, batch: Batch, answer: JudgeAnswer, tally: _Tally
+        self, analysis: Analysis, batch: Batch, answer: JudgeAnswer, tally: _Tally, outcomes: dict[int, str]
     ) -> dict[int, Verdict]:
         al = analysis.alignment
         by_id = {al.claims[i].id: i for i in batch.claims}
         sentences = {s.id: (j, s) for j, s in enumerate(al.sources) if s.id in batch.source_ids}
         out: dict[int, Verdict] = {}
+        outcomes.update(dict.fromkeys(batch.claims, "unanswered"))
         for j in answer.claims:
             i = by_id.get(j.claim.strip())
             if i is None:
@@ -355,21 +358,26 @@ class LLMJudge:
             offline = analysis.verdicts[i]
             if j.verdict != "added" and not cited:
                 tally.unresolvable += 1  # nothing to quote: the offline verdict stands
+                outcomes[i] = "unresolvable"
                 out[i] = offline
                 continue
             if j.verdict != "added" and not self._plausible(analysis, i, [sentences[c.id][0] for c in cited]):
                 tally.implausible += 1  # the cited sentences share too little with the claim
+                outcomes[i] = "implausible"
                 out[i] = offline
                 continue
             reason = sanitize_reason(j.reason)
+            outcomes[i] = "judged"
             if j.verdict == "supported":
                 if offline.kind == "reworded" and any(c.type in VERIFIED_TYPES for c in offline.changes):
                     tally.kept += 1
+                    outcomes[i] = "kept"
                     out[i] = offline
                     continue
                 found = self._verified_changes(analysis, offline.claim.text, cited)
                 if found:  # the cited sentence itself gives another figure, date or quotation
                     tally.kept += 1
+                    outcomes[i] = "kept"
                     out[i] = Verdict(offline.claim, "reworded", cited[0], found, 0.75, offline.cover)
                     continue
                 out[i] = Verdict(offline.claim, "supported", cited[0], [], 0.85, offline.cover)
