@@ -172,8 +172,9 @@ def losses(
     judgement: Any,
     oracle: Any,
     name: str,
-) -> dict[str, dict[str, int]]:
+) -> dict[str, Any]:
     """Counts by cause of: missed problem labels, false flags, missed and false omissions."""
+    details: list[str] = []  # for --json: which text each loss was on
     out: dict[str, Counter[str]] = {
         k: Counter() for k in ("missed", "false_flags", "missed_omissions", "false_omissions")
     }
@@ -224,7 +225,9 @@ def losses(
         if any(kind == lab["label"] and sp and score.covered(span, [sp]) >= 0.5 * size for kind, sp in flagged):
             continue
         i = main_claim(span)
-        out["missed"][cause(i, lab["label"], k) if i is not None else "other"] += 1
+        why = cause(i, lab["label"], k) if i is not None else "other"
+        out["missed"][why] += 1
+        details.append(f"missed {lab['label']} ({why}): {lab['story_text'][:90]}")
     problem = {
         kind: [sp for lab, sp in labels if lab["label"] == kind and not lab.get("minor")]
         for kind in ("added", "reworded")
@@ -246,9 +249,11 @@ def losses(
             continue
         i = culprits[0]
         where = next((n for n, (_, ls) in enumerate(labels) if ls[0] <= claims[i].start < ls[1]), None)
-        out["false_flags"][cause(i, "supported", where)] += 1
+        why = cause(i, "supported", where)
+        out["false_flags"][why] += 1
+        details.append(f"false {final_kind(i)} ({why}): {claims[i].text[:90]}")
     omission_losses(score, case, report, analysis, oracle, name, out)
-    return {k: dict(v) for k, v in out.items()}
+    return {k: dict(v) for k, v in out.items()} | {"details": details}
 
 
 def omission_losses(

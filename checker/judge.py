@@ -39,9 +39,9 @@ import tiktoken
 from pydantic import BaseModel, ConfigDict
 
 from checker.analysis import Analysis, Judgement, Verdict
-from checker.changes import detect, trimmed_quotes
 from checker.llm import LLMConfig, LLMFailure, StructuredLLM, Usage, compact_schema
 from checker.models import CHANGE_TYPES, Analyzer, Change, SourceSentence
+from checker.provable import provable_changes
 from prompts import Prompt, load_prompt
 from retrieval.tokens import count_tokens, encoding_name_for_model, get_encoding
 
@@ -52,8 +52,6 @@ ChangeType = Literal[
 ]
 assert set(ChangeType.__args__) == set(CHANGE_TYPES)  # type: ignore[attr-defined]
 
-#: Changes the code itself has verified; a model's "supported" does not overrule them.
-VERIFIED_TYPES = ("number", "date", "quotation")
 LABELS = {
     "number": "a figure",
     "date": "a date",
@@ -369,16 +367,11 @@ class LLMJudge:
             reason = sanitize_reason(j.reason)
             outcomes[i] = "judged"
             if j.verdict == "supported":
-                if offline.kind == "reworded" and any(c.type in VERIFIED_TYPES for c in offline.changes):
+                found = provable_changes(offline.claim.text, " ".join(c.text for c in cited), analysis.sources_text)
+                if found:  # a change the code can prove: a figure, quote or speaker no original gives
                     tally.kept += 1
                     outcomes[i] = "kept"
-                    out[i] = offline
-                    continue
-                found = self._verified_changes(analysis, offline.claim.text, cited)
-                if found:  # the cited sentence itself gives another figure, date or quotation
-                    tally.kept += 1
-                    outcomes[i] = "kept"
-                    out[i] = Verdict(offline.claim, "reworded", cited[0], found, 0.75, offline.cover)
+                    out[i] = Verdict(offline.claim, "reworded", cited[0], found, 0.8, offline.cover)
                     continue
                 out[i] = Verdict(offline.claim, "supported", cited[0], [], 0.85, offline.cover)
             elif j.verdict == "added":
@@ -392,15 +385,6 @@ class LLMJudge:
                 out[i] = Verdict(offline.claim, "reworded", cited[0], changes, confidence, offline.cover, reason=reason)
         tally.unanswered += sum(i not in out for i in batch.claims)
         return {i: v for i, v in out.items() if v is not analysis.verdicts[i]}
-
-    @staticmethod
-    def _verified_changes(analysis: Analysis, claim: str, cited: list[SourceSentence]) -> list[Change]:
-        """The figures, dates and quotations the code finds changed between a claim and the
-        sentences a model cites for it."""
-        context = " ".join(s.text for s in cited)
-        found = detect(claim, cited[0].text, analysis.sources_text, context=context)
-        found += trimmed_quotes(claim, [s.text for s in cited])
-        return [c for c in found if c.type in VERIFIED_TYPES]
 
     @staticmethod
     def _plausible(analysis: Analysis, i: int, js: list[int]) -> bool:
