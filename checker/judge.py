@@ -10,15 +10,17 @@ One request per batch (prompt file ``prompts/judge.toml``) asks two things at on
 The model sees claims as ``S3``/``S3.2`` and source sentences as ``A1.7``, and answers in a JSON
 schema with those IDs. Every quote and offset in the report is built from the stored text: an
 ID the request did not contain is dropped and counted; a supported or reworded verdict with no
-source it can cite, or citing sentences unrelated to the claim, is dropped and counted (the
-offline verdict stands); the words a change names are shown only where they are found
-verbatim in the claim or the source sentence; the model's reason is shown without quotation
-marks; and a figure, date or quotation the code finds changed, against the offline match or
-against the sentence the model cites, is never overruled by "supported".
+source it can cite is dropped and counted (the offline verdict stands), and so is a "supported"
+citing sentences too unlike the claim to clear it, or a "reworded" citing one that shares nothing
+with it; the words a change names are shown only where they are found verbatim in the claim or
+the source sentence; the model's reason is shown without quotation marks. The model decides
+wherever the code is not certain: its "supported" is overruled only by a change the code can
+prove (:mod:`checker.provable`: a figure no original gives or leads to, quoted words no original
+says, a quote given to another speaker).
 
-Claims the model could not change are settled by the code and not sent: those found word for
-word in an original, and added claims with nothing related in the sources (a verdict citing
-their closest sentences would be dropped as implausible).
+Every claim that is not word for word in an original is sent; the possible omissions are
+offered up to ``LLMConfig.omission_pool``, most likely first. An omission is reported only when
+the model judged it (or its request failed, with a note saying the offline verdicts stand).
 
 Requests are planned with tiktoken: only the aligned candidate sentences are sent, one line
 each, long stories are split into batches that fit ``max_prompt_tokens``, and batches run
@@ -68,8 +70,8 @@ PROMPT = "judge"
 VARIABLES = {"sources", "claims", "omissions"}
 CANDIDATES = 3  # source sentences sent with each claim, at most
 NEARLY = 0.05  # ... a second or third only when this close to the best
-PLAUSIBLE = 0.3  # a cited sentence this similar to the claim (or covering this share of its terms)
-OMISSION_POOL = 6  # source sentences offered as possible omissions
+PLAUSIBLE = 0.3  # "supported" needs a cited sentence this similar to the claim (or covering this share of its terms)
+RELATED_DENSE = 0.2  # "reworded" needs a cited sentence sharing a term with the claim, or this close in meaning
 CLOSEST_CLAIMS = 2  # claims shown with each, when related at all
 RELATED = 0.3
 MESSAGE_OVERHEAD = 12  # tokens the chat format adds around two messages
@@ -199,6 +201,16 @@ class LLMJudge:
         near = sorted((i for i in judged if closeness[i] >= RELATED), key=lambda i: -closeness[i])
         return near[:CLOSEST_CLAIMS]
 
+    def offered(self, analysis: Analysis) -> list[int]:
+        """The possible omissions the model is asked about (indices into the candidates), the most
+        likely first: the offline engine's own omissions, then the more newsworthy and the less
+        covered by the story, up to ``omission_pool``."""
+        pool = analysis.omission_candidates
+        order = sorted(
+            range(len(pool)), key=lambda k: (not pool[k].offline, -(1.0 - pool[k].covered) * (0.5 + pool[k].rank), k)
+        )
+        return order[: self.config.omission_pool]
+
     def plan(self, analysis: Analysis) -> tuple[list[Batch], list[str]]:
         """The requests for one story, each within the prompt budget; and notes on what was left out.
 
@@ -206,12 +218,7 @@ class LLMJudge:
         claim closest to it, so the model sees what the story says about it."""
         budget = self.config.max_prompt_tokens
         cands = {i: self.candidates(analysis, i) for i, v in enumerate(analysis.verdicts) if not v.verbatim}
-        # an added claim whose closest sentences share too little with it could only be called
-        # added again: a verdict citing them would be dropped as implausible
-        unrelated = {
-            i for i in cands if analysis.verdicts[i].kind == "added" and not self._plausible(analysis, i, cands[i])
-        }
-        judged = [i for i in cands if i not in unrelated]
+        judged = list(cands)  # every claim that is not word for word in an original
 
         def fit(claims: list[int], omissions: list[int]) -> Batch | None:
             batch = self._render(analysis, claims, omissions, cands)
@@ -227,7 +234,7 @@ class LLMJudge:
                 batches.append(alone)
             else:
                 skipped += 1
-        for k in range(min(OMISSION_POOL, len(analysis.omission_candidates))):
+        for k in self.offered(analysis):
             near = self.closest_claims(analysis, analysis.omission_candidates[k].index, judged)
             home = next((n for n, b in enumerate(batches) if near and near[0] in b.claims), 0 if batches else None)
             if home is not None and (grown := fit(batches[home].claims, batches[home].omissions + [k])):
@@ -237,12 +244,6 @@ class LLMJudge:
             else:
                 batches.append(self._render(analysis, [], [k], cands))
         notes = []
-        if unrelated:
-            n = len(unrelated)
-            notes.append(
-                f"{n} claim{'s' * (n != 1)} with nothing related in the sources {'are' if n != 1 else 'is'} "
-                "reported as added by the code, not sent"
-            )
         if skipped:
             notes.append(
                 f"{skipped} claims too long for one request of {budget:,} tokens were left to the offline engine"
@@ -314,7 +315,7 @@ class LLMJudge:
         verdicts: dict[int, Verdict] = {}
         outcomes = {i: "verbatim" if v.verbatim else "not sent" for i, v in enumerate(analysis.verdicts)}
         omitted: list[int] = []
-        offered = {c.index for c in analysis.omission_candidates[:OMISSION_POOL]}
+        offered = {analysis.omission_candidates[k].index for k in self.offered(analysis)}
         for batch, answer in answers:
             if isinstance(answer, LLMFailure):
                 tally.failures.append((batch, answer))
@@ -324,8 +325,14 @@ class LLMJudge:
                 continue
             verdicts.update(self._claim_verdicts(analysis, batch, answer, tally, outcomes))
             omitted += self._omitted(analysis, batch, answer, tally)
-        # offline omissions beyond what was offered keep their place
-        omitted += [c.index for c in analysis.omission_candidates if c.offline and c.index not in offered]
+        # every omission reported went through the model (or through a failed request, with a note)
+        unjudged = sum(c.offline and c.index not in offered for c in analysis.omission_candidates)
+        if unjudged:
+            notes.append(
+                f"{unjudged} more possible omission{'s' * (unjudged != 1)} found by the offline engine "
+                f"{'were' if unjudged != 1 else 'was'} not judged by the model (only the {len(offered)} most "
+                "newsworthy are asked about) and not reported"
+            )
         rank = {c.index: c.rank for c in analysis.omission_candidates}
         omitted = sorted(dict.fromkeys(omitted), key=lambda j: -rank.get(j, 0.0))
         analyzer = self._analyzer(analysis, batches, answers, usage, tally, notes)
@@ -359,7 +366,10 @@ class LLMJudge:
                 outcomes[i] = "unresolvable"
                 out[i] = offline
                 continue
-            if j.verdict != "added" and not self._plausible(analysis, i, [sentences[c.id][0] for c in cited]):
+            js = [sentences[c.id][0] for c in cited]
+            if (j.verdict == "supported" and not self._plausible(analysis, i, js)) or (
+                j.verdict == "reworded" and not self._related(analysis, i, js)
+            ):
                 tally.implausible += 1  # the cited sentences share too little with the claim
                 outcomes[i] = "implausible"
                 out[i] = offline
@@ -385,6 +395,13 @@ class LLMJudge:
                 out[i] = Verdict(offline.claim, "reworded", cited[0], changes, confidence, offline.cover, reason=reason)
         tally.unanswered += sum(i not in out for i in batch.claims)
         return {i: v for i, v in out.items() if v is not analysis.verdicts[i]}
+
+    @staticmethod
+    def _related(analysis: Analysis, i: int, js: list[int]) -> bool:
+        """Does a cited sentence relate to the claim at all (a shared term, or close in meaning)?
+        Enough for a "reworded" verdict, which flags the claim rather than clearing it."""
+        al = analysis.alignment
+        return any(al.claim_terms[i] & al.source_terms[j] or float(al.dense[i, j]) >= RELATED_DENSE for j in js)
 
     @staticmethod
     def _plausible(analysis: Analysis, i: int, js: list[int]) -> bool:

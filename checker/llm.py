@@ -54,6 +54,7 @@ class LLMConfig:
     max_prompt_tokens: int = 8_000  # per request: the model's context we allow ourselves
     max_completion_tokens: int = 4_096  # per request, the most an answer may take
     concurrency: int = 4  # requests in flight at once
+    omission_pool: int = 12  # possible omissions the model is asked about, most newsworthy first
     price_input: float | None = None  # USD per million prompt tokens; None: from PRICES
     price_output: float | None = None
 
