@@ -23,7 +23,8 @@ offered up to ``LLMConfig.omission_pool``, most likely first. An omission is rep
 the model judged it (or its request failed, with a note saying the offline verdicts stand).
 
 Requests are planned with tiktoken: only the aligned candidate sentences are sent, one line
-each, long stories are split into batches that fit ``max_prompt_tokens``, and batches run
+each, long stories are split into batches that fit ``LLMConfig.prompt_budget`` (the setting, within
+the model's context window), and batches run
 concurrently. A batch that fails after its retries keeps the offline verdicts, with a note.
 """
 
@@ -152,6 +153,15 @@ def locate(words: str, text: str) -> str | None:
     return m.group(0) if m else None
 
 
+def unknown_ids(batch: Batch, answer: JudgeAnswer) -> str | None:
+    """Why an answer is worth asking again for: it names claims or sentences the request did
+    not hold (the last answer is used anyway, without them)."""
+    claims = [j.claim.strip() for j in answer.claims]
+    sources = [s.strip() for j in answer.claims for s in j.sources] + [o.source.strip() for o in answer.omissions]
+    wrong = [c for c in claims if c not in batch.claim_ids] + [s for s in sources if s not in batch.source_ids]
+    return f"an answer with IDs the request did not hold ({', '.join(sorted(set(wrong))[:3])})" if wrong else None
+
+
 def sanitize_reason(reason: str, limit: int = 240) -> str:
     """A model's explanation, shown as plain words: never with quotation marks (no quote can be
     mistaken for one from the source), on one line, and short."""
@@ -216,7 +226,7 @@ class LLMJudge:
 
         Claims are packed in story order; each omission candidate joins the batch holding the
         claim closest to it, so the model sees what the story says about it."""
-        budget = self.config.max_prompt_tokens
+        budget = self.config.prompt_budget
         cands = {i: self.candidates(analysis, i) for i, v in enumerate(analysis.verdicts) if not v.verbatim}
         judged = list(cands)  # every claim that is not word for word in an original
 
@@ -304,7 +314,9 @@ class LLMJudge:
 
         def run(batch: Batch) -> tuple[Batch, JudgeAnswer | LLMFailure]:
             try:
-                return batch, llm.ask(batch.system, batch.user, JudgeAnswer, batch.max_tokens)
+                return batch, llm.ask(
+                    batch.system, batch.user, JudgeAnswer, batch.max_tokens, check=lambda a: unknown_ids(batch, a)
+                )
             except LLMFailure as exc:
                 return batch, exc
 
@@ -509,6 +521,8 @@ class LLMJudge:
         if ok and verbatim:
             are = "claim is" if verbatim == 1 else "claims are"
             notes.append(f"{verbatim} {are} word for word in an original: settled by the code, not sent")
+        if usage.requests:
+            notes.extend(cfg.facts()[1])  # what was assumed about a model the table does not know
         prices = cfg.prices()
         cost = None
         if prices is not None:

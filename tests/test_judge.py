@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from bot.demo import demo_files
 from checker.engine import DiffEngine
 from checker.judge import JudgeAnswer, LLMJudge, locate, sanitize_reason
-from checker.llm import PRICES, LLMConfig, compact_schema
+from checker.llm import LLMConfig, compact_schema
+from checker.model_facts import MODELS
 from checker.models import Report, report_to_json
 from checker.render import render_markdown, render_text
 from retrieval.embeddings import Embedder
@@ -159,7 +160,8 @@ def test_analyzer_records_model_prompt_version_tokens_and_cost(
     assert a["prompt_version"] == "judge@3"
     assert a["requests"] == len(api.chats()) == 1
     assert a["prompt_tokens"] > 0 and a["completion_tokens"] > 0
-    price_in, price_out = PRICES["gpt-4.1-mini"]
+    price_in, price_out = MODELS["gpt-4.1-mini"].price_input, MODELS["gpt-4.1-mini"].price_output
+    assert price_in is not None and price_out is not None
     expected = (a["prompt_tokens"] * price_in + a["completion_tokens"] * price_out) / 1e6
     assert a["cost_usd"] == pytest.approx(expected, abs=1e-6)
     assert "judged by gpt-4.1-mini" in render_text(report)
