@@ -6,6 +6,7 @@ unresolvable IDs, invented quotes, every failure mode, and a model that obeys an
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -236,6 +237,87 @@ def test_unknown_ids_and_findings_with_nothing_to_cite_are_dropped_and_counted(
         "dropped from the model's answer: 3 unknown IDs, 1 finding with no source to cite" in n
         for n in report.analyzer.notes
     )
+    assert len(api.chats()) == 3  # asked again while attempts lasted; the last answer used without them
+
+
+def test_an_answer_naming_ids_the_request_did_not_hold_is_asked_for_again(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    base = model()
+
+    def confused(body: dict[str, Any]) -> Reply:
+        reply = base(body)
+        assert isinstance(reply.content, dict)
+        reply.content["claims"].append({"claim": "S99", "verdict": "added", "sources": [], "changes": [], "reason": ""})
+        return reply
+
+    api.script = [confused]
+    report = make_engine(demo_store, minilm, api).check(story)
+
+    assert report.analyzer.requests == len(api.chats()) == 2
+    assert not any("unknown ID" in n for n in report.analyzer.notes)
+
+
+def test_a_reworded_verdict_may_cite_any_related_sentence_of_the_request(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    base = model()
+    cited: dict[str, str] = {}
+
+    def elsewhere(body: dict[str, Any]) -> Reply:
+        """Calls the burst claim reworded, citing a sentence of the request that is not one of its
+        candidates but shares a word with it; and the cash-grab claim reworded, citing one that
+        shares nothing with it."""
+        reply = base(body)
+        assert isinstance(reply.content, dict)
+        rows, sources = claim_rows(body), source_rows(body)
+        for j in reply.content["claims"]:
+            row = next(r for r in rows if r["id"] == j["claim"])
+            words = {w.lower() for w in row["text"].split() if len(w) > 4}
+            others = [sid for sid in sources if sid not in row["candidates"]]
+            shares = [sid for sid in others if words & {w.lower() for w in sources[sid].split()}]
+            unrelated = [sid for sid in others if sid not in shares]
+            for key, pool in (("burst four times", shares), ("cash grab", unrelated)):
+                if key in row["text"] and pool:
+                    j.update({"verdict": "reworded", "sources": pool[:1], "changes": [], "reason": "not so"})
+                    cited[key] = sources[pool[0]]
+        return reply
+
+    api.responder = elsewhere
+    report = make_engine(demo_store, minilm, api).check(story)
+    burst = finding(report, "burst four times")
+
+    assert burst.kind == "reworded" and burst.source is not None and burst.source.text in cited["burst four times"]
+    assert "cash grab" in cited and finding(report, "cash grab").kind == "added"  # the offline verdict stands
+    assert any("1 verdict citing sentences unrelated to the claim" in n for n in report.analyzer.notes)
+
+
+def test_possible_omissions_are_offered_up_to_the_setting_and_only_judged_ones_are_reported(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    api.responder = model(omit=("3,800", "audit is scheduled", "voted against"))
+    report = make_engine(demo_store, minilm, api, omission_pool=1).check(story)
+    offered = [r["text"] for b in api.chats() for r in omission_rows(b)]
+    omitted = [f.source.text for f in report.of_kind("omitted") if f.source]
+
+    assert len(offered) == 1
+    assert len(offline(demo_store, minilm, story).of_kind("omitted")) > 1
+    assert all(text in offered[0] for text in omitted)
+    assert any("not judged by the model" in n and "not reported" in n for n in report.analyzer.notes)
+
+
+def test_a_model_the_table_does_not_know_works_and_the_report_says_what_was_assumed(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    report = make_engine(demo_store, minilm, api, model="newsroom-judge-eu", reasoning=True).check(story)
+    body = api.chats()[0]
+
+    assert body["model"] == "newsroom-judge-eu"
+    assert "max_completion_tokens" in body and "temperature" not in body  # as set: a reasoning model
+    assert report.analyzer.name == "factdiff-llm" and report.analyzer.cost_usd is None
+    notes = " ".join(report.analyzer.notes)
+    assert "'newsroom-judge-eu' is not in factdiff's model table: assumed a 32,000-token context" in notes
+    assert "FACTDIFF_LLM_CONTEXT_WINDOW" in notes and "FACTDIFF_LLM_REASONING" not in notes
 
 
 def test_invented_quotes_never_reach_the_report(
@@ -316,6 +398,16 @@ def test_rate_limit_waits_as_long_as_the_server_asks(
 
     assert report.analyzer.name == "factdiff-llm"
     assert api.times[1] - api.times[0] >= 0.4
+
+
+def test_rate_limit_given_as_an_http_date_is_honoured(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    api.script = [Reply(status=429, headers={"retry-after": email.utils.formatdate(time.time() + 2, usegmt=True)})]
+    report = make_engine(demo_store, minilm, api).check(story)
+
+    assert report.analyzer.name == "factdiff-llm" and report.analyzer.requests == 2
+    assert api.times[1] - api.times[0] >= 0.9  # the date has whole seconds: between 1 and 2 s ahead
 
 
 def test_rate_limit_longer_than_allowed_gives_up_at_once(
