@@ -304,6 +304,11 @@ class LLMJudge:
             max_tokens,
         )
 
+    def requests(self, analysis: Analysis) -> list[dict[str, Any]]:
+        """The chat completion requests this story would send, exactly as sent (nothing is sent)."""
+        llm = StructuredLLM(self.client, self.config, encoding=self.encoding)
+        return [llm.request_body(b.system, b.user, JudgeAnswer, b.max_tokens) for b in self.plan(analysis)[0]]
+
     # ---- judging ------------------------------------------------------------------------
 
     def judge(self, analysis: Analysis) -> Judgement:
@@ -539,3 +544,20 @@ class LLMJudge:
             cost_usd=None if cost is None else round(cost, 6),
             requests=usage.requests,
         )
+
+
+class PromptPreview:
+    """A judge that sends nothing: it keeps the exact requests the LLM judge would send for a
+    story (``factdiff check --show-prompt``), and leaves the offline verdicts in place."""
+
+    def __init__(self, judge: LLMJudge) -> None:
+        self.inner = judge
+        self.requests: list[dict[str, Any]] = []
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.inner.client.base_url).rstrip("/") + "/chat/completions"
+
+    def judge(self, analysis: Analysis) -> Judgement:
+        self.requests = self.inner.requests(analysis)
+        return Judgement({}, None, Analyzer(notes=["nothing was sent: the requests were only shown"]))

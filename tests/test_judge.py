@@ -605,6 +605,26 @@ def test_check_command_uses_the_configured_llm_and_no_llm_skips_it(tmp_path: Pat
         assert len(api.chats()) == 1  # no request for the --no-llm run
 
 
+def test_show_prompt_prints_the_exact_requests_and_sends_nothing(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    sources, story = demo_files()
+    assert run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path).returncode == 0
+    with FakeOpenAI(model()) as api:
+        env = cli_env | {"OPENAI_BASE_URL": api.base_url, "OPENAI_API_KEY": "test-key"}
+        shown = run_cli(["check", "--show-prompt", str(story)], env, cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert api.chats() == []  # nothing left the building
+        sent = run_cli(["check", "--format", "json", str(story)], env, cwd=tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        preview = json.loads(shown.stdout)
+
+        assert preview["endpoint"] == api.base_url + "/chat/completions"
+        assert preview["requests"] == api.chats()  # exactly what the real check then sent
+        assert "test-key" not in shown.stdout
+
+    no_llm = run_cli(["check", "--show-prompt", str(story)], cli_env, cwd=tmp_path)
+    assert no_llm.returncode == 2 and "--show-prompt" in no_llm.stderr
+
+
 def test_a_broken_prompt_file_stops_the_command_before_any_work(tmp_path: Path, cli_env: dict[str, str]) -> None:
     prompts = tmp_path / "prompts"
     prompts.mkdir()
