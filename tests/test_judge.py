@@ -213,17 +213,21 @@ def test_compact_schema_writes_definitions_in_place_and_keeps_recursive_ones() -
 # ---- answers that cannot be trusted ---------------------------------------------------------
 
 
+def with_unknown_claim(body: dict[str, Any]) -> Reply:
+    """The scripted model's answer, plus a verdict on a claim S99 the request did not hold."""
+    reply = model()(body)
+    assert isinstance(reply.content, dict)
+    reply.content["claims"].append({"claim": "S99", "verdict": "added", "sources": [], "changes": [], "reason": ""})
+    return reply
+
+
 def test_unknown_ids_and_findings_with_nothing_to_cite_are_dropped_and_counted(
     demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
 ) -> None:
-    base = model()
-
     def respond(body: dict[str, Any]) -> Reply:
-        reply = base(body)
+        reply = with_unknown_claim(body)
         assert isinstance(reply.content, dict)
-        answers = reply.content["claims"]
-        answers.append({"claim": "S99", "verdict": "added", "sources": [], "changes": [], "reason": ""})
-        for j in answers:
+        for j in reply.content["claims"]:
             if j["claim"] == "S2":  # reworded, citing only sentences that were never sent
                 j.update({"verdict": "reworded", "sources": ["A9.1", "A1.99"]})
         return reply
@@ -243,15 +247,7 @@ def test_unknown_ids_and_findings_with_nothing_to_cite_are_dropped_and_counted(
 def test_an_answer_naming_ids_the_request_did_not_hold_is_asked_for_again(
     demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
 ) -> None:
-    base = model()
-
-    def confused(body: dict[str, Any]) -> Reply:
-        reply = base(body)
-        assert isinstance(reply.content, dict)
-        reply.content["claims"].append({"claim": "S99", "verdict": "added", "sources": [], "changes": [], "reason": ""})
-        return reply
-
-    api.script = [confused]
+    api.script = [with_unknown_claim]
     report = make_engine(demo_store, minilm, api).check(story)
 
     assert report.analyzer.requests == len(api.chats()) == 2
@@ -403,7 +399,10 @@ def test_rate_limit_waits_as_long_as_the_server_asks(
 def test_rate_limit_given_as_an_http_date_is_honoured(
     demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
 ) -> None:
-    api.script = [Reply(status=429, headers={"retry-after": email.utils.formatdate(time.time() + 2, usegmt=True)})]
+    def busy(body: dict[str, Any]) -> Reply:  # the date is written when the request arrives
+        return Reply(status=429, headers={"retry-after": email.utils.formatdate(time.time() + 2, usegmt=True)})
+
+    api.script = [busy]
     report = make_engine(demo_store, minilm, api).check(story)
 
     assert report.analyzer.name == "factdiff-llm" and report.analyzer.requests == 2
