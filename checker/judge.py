@@ -23,9 +23,9 @@ offered up to ``LLMConfig.omission_pool``, most likely first. An omission is rep
 the model judged it (or its request failed, with a note saying the offline verdicts stand).
 
 Requests are planned with tiktoken: only the aligned candidate sentences are sent, one line
-each, long stories are split into batches that fit ``LLMConfig.prompt_budget`` (the setting, within
-the model's context window), and batches run
-concurrently. A batch that fails after its retries keeps the offline verdicts, with a note.
+each, long stories are split into batches that fit ``LLMConfig.prompt_budget`` (the setting,
+within the model's context window), and batches run concurrently. A batch that fails after its
+retries keeps the offline verdicts, with a note.
 """
 
 from __future__ import annotations
