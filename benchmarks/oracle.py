@@ -153,11 +153,27 @@ def run_oracle(kit: Any, a: argparse.Namespace) -> dict[str, Any]:
     return {
         "scored": scored,
         "stories": stories,
+        "proofs": proofs(dev, cases),
         "unplaced": oracle.unplaced,
         "model": judge.config.model,
         "prompt_version": judge.prompt_version,
         "pool": getattr(judge.inner, "omission_pool", None),
     }
+
+
+def proofs(dev: Path, cases: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """What the code proves on its own (checker.provable) on the gold labels, by label: the
+    safety net left when a model says "supported" wrongly. [labels with a proof, labels]."""
+    from checker.provable import provable_changes
+
+    out: dict[str, list[int]] = {}
+    for case in cases:
+        sources = "\n".join((dev / s).read_text(encoding="utf-8") for s in case["sources"])
+        for lab in case["labels"]:
+            row = out.setdefault(lab["label"], [0, 0])
+            row[0] += bool(provable_changes(lab["story_text"], lab.get("source_text", ""), sources))
+            row[1] += 1
+    return out
 
 
 # ---- what each loss came from ----------------------------------------------------------------
@@ -346,6 +362,8 @@ def report_oracle(r: dict[str, Any]) -> str:
     rows.append(["total"] + [sum(totals[k].values()) for k in kinds])
     head = ["what the loss came from", "problem labels missed", "false flags", "omissions missed", "false omissions"]
     out += [table(head, rows), ""]
+    rows = [[kind, f"{n}/{total}"] for kind, (n, total) in sorted(r["proofs"].items())]
+    out += [table(["gold label", "the code proves a change (overrules a model's 'supported')"], rows), ""]
     per = ours["cases"]
     rows = []
     for c, s, b in zip(per, r["stories"], base["cases"], strict=True):
@@ -376,5 +394,8 @@ def explain_oracle(r: dict[str, Any]) -> str:
         "answers every request from the gold labels as a perfect model would. Both sets of reports scored by "
         "`shared/eval/score.py` (all dev sources given for the citation check). Tokens are the server's "
         "tiktoken counts of what was sent (messages and JSON schema) and returned. Each loss is put down to its "
-        f"first cause (see `benchmarks/oracle.py`); {r['unplaced']} claims were found in no labelled story."
+        f"first cause (see `benchmarks/oracle.py`); {r['unplaced']} claims were found in no labelled story. "
+        "The proofs table runs `checker.provable` on each gold label's text against its case's originals: on "
+        "'supported' labels a proof would be a false flag; on the others it is what still stands if a model "
+        "wrongly says 'supported'."
     )

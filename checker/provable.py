@@ -3,7 +3,9 @@
 A model's "supported" stands unless the claim, read against every original, holds
 
 * a figure that no original gives and that cannot be worked out from theirs (a difference,
-  sum, share, percentage or percentage-point change, ratio, unit conversion or rounding);
+  sum, share, percentage or percentage-point change, ratio, unit conversion or rounding); a
+  figure marked approximate ("about", "more than") may be some way off, but only off the
+  originals' own figures or what figures close together give, not off far-fetched combinations;
 * quoted words that no original says, in that order;
 * a quote that an original gives to someone else.
 
@@ -17,6 +19,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from checker.changes import closest_wording, quotations, speakers
 from checker.models import Change
@@ -32,8 +35,10 @@ APPROXIMATE = re.compile(
 APPROXIMATE_SHARE = 0.12  # an approximate figure may be this far (relative) from what it stands for
 ROUNDING_SHARE = 0.015  # an exact-looking figure may be this far: rounding at its own precision aside
 SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
-#: Conversions a writer makes from one figure: durations, dozens, shares and per-thousand rates.
-FACTORS = (2, 3, 4, 7, 10, 12, 24, 52, 60, 100, 1000)
+#: Conversions a writer makes from one figure: halves and doubles, days/weeks, months/years,
+#: hours/days, weeks/years, minutes/hours.
+FACTORS = (2, 7, 12, 24, 52, 60)
+NEARBY = 1  # shares and ratios are worked out from figures this many sentences apart, at most
 _FIGURE = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s?(thousand|million|billion|trillion|bn|mn|m|k)\b)?"
     r"(\s?(?:%|per\s?cent\b|percentage points?\b|points?\b))?",
@@ -65,43 +70,64 @@ def figures(text: str) -> list[Figure]:
     return out
 
 
-def derivable(found: list[Figure]) -> tuple[frozenset[float], frozenset[float]]:
-    """Every figure a writer can work out from the originals' figures in one step: counts and
-    amounts (sums, differences, ratios, conversions), and percentages (shares, changes and
-    percentage-point differences)."""
+class Pools(NamedTuple):
+    """What a story's figure may stand for. ``near``: the originals' own figures and what is
+    worked out from figures close together (same or next sentence): an approximate figure
+    ("about", "more than") may be some way off these. ``far``: also conversions and sums or
+    differences of any two figures, matched only at the figure's own precision."""
+
+    near: frozenset[float]
+    near_percent: frozenset[float]
+    far: frozenset[float]
+
+
+def derivable(sentences: list[list[Figure]]) -> Pools:
+    """Every figure a writer can work out in one step from the originals' figures (given
+    sentence by sentence): amounts (each figure, its conversions, sums and differences of two,
+    ratios, spans between years) and percentages (each percentage, differences of two in
+    points, a fraction written as a percentage, shares and changes)."""
+    found = [f for fs in sentences for f in fs]
     values = [f.value for f in found if not f.year]
     years = [f.value for f in found if f.year]
-    plain = set(values) | set(years)
-    percent = set(values)
+    near = set(values) | set(years)
+    near_percent = set(values) | {100 * v for v in values if v < 1}
+    for k in range(len(sentences)):
+        close = [f for fs in sentences[k : k + NEARBY + 1] for f in fs if not f.year]
+        for a, b in itertools.permutations(close, 2):
+            near.update((a.value + b.value, abs(a.value - b.value)))
+            if a.percent and b.percent:
+                near_percent.update((a.value + b.value, abs(a.value - b.value)))
+            if b.value:
+                share = a.value / b.value
+                near.add(share)
+                near_percent.update((100 * share, 100 * (share - 1), 100 * a.value / (a.value + b.value)))
+    far = set(near)
     for v in values:
         for k in FACTORS:
-            plain.update((v * k, v / k))
-    for a, b in itertools.permutations(values, 2):
-        plain.update((a + b, abs(a - b)))
-        percent.update((a + b, abs(a - b)))
-        if b:
-            plain.add(a / b)
-            percent.update((100 * a / b, 100 * (a - b) / b))
-    plain.update(abs(a - b) for a, b in itertools.combinations(years, 2))
-    return frozenset(plain), frozenset(percent)
+            far.update((v * k, v / k))
+    for x, y in itertools.permutations(values, 2):
+        far.update((x + y, abs(x - y)))
+    far.update(abs(x - y) for x, y in itertools.combinations(years, 2))
+    return Pools(frozenset(near), frozenset(near_percent), frozenset(far))
 
 
-def _matches(f: Figure, candidates: frozenset[float]) -> bool:
-    if f.approximate:
-        return any(abs(f.value - c) <= APPROXIMATE_SHARE * max(abs(c), abs(f.value)) for c in candidates)
-    slack = max(f.step / 2, ROUNDING_SHARE * abs(f.value))
-    return any(abs(f.value - c) <= slack + 1e-9 for c in candidates)
+def _matches(f: Figure, pools: Pools) -> bool:
+    near, far = (pools.near_percent, pools.near_percent) if f.percent else (pools.near, pools.far)
+    slack = max(f.step / 2, ROUNDING_SHARE * abs(f.value)) + 1e-9
+    if any(abs(f.value - c) <= slack for c in far):
+        return True
+    return f.approximate and any(abs(f.value - c) <= APPROXIMATE_SHARE * max(abs(c), abs(f.value)) for c in near)
 
 
 @lru_cache(maxsize=8)
-def _pools(sources: str) -> tuple[frozenset[float], frozenset[float]]:
-    return derivable(figures(sources))
+def _pools(sources: str) -> Pools:
+    return derivable([figures(s.text) for s in split_sentences(sources)])
 
 
 def unsupported_figures(claim: str, sources: str) -> list[str]:
     """Figures of the claim that no original gives and none of their figures leads to."""
-    plain, percent = _pools(sources)
-    return [f.text for f in figures(claim) if not _matches(f, percent if f.percent else plain)]
+    pools = _pools(sources)
+    return [f.text for f in figures(claim) if not _matches(f, pools)]
 
 
 def _words(text: str) -> list[str]:

@@ -38,6 +38,11 @@ def test_a_figure_in_no_original_and_not_derivable_is_proven() -> None:
     assert unsupported_figures("More than 70,000 books went out.", SOURCE) == ["70,000"]
 
 
+def test_an_approximate_figure_is_judged_against_the_originals_figures_not_far_fetched_sums() -> None:
+    assert unsupported_figures("It now opens 120 hours a fortnight.", SOURCE) == []  # 60 x 2, exact
+    assert unsupported_figures("It now opens nearly 130 hours a fortnight.", SOURCE) == ["130"]
+
+
 def test_quoted_words_not_in_any_original_are_proven_and_fragments_are_not() -> None:
     assert unquoted_quotes('Obi promised to "keep the reading room open".', SOURCE) == []
     assert unquoted_quotes('Kember called the budget "tight but honest".', SOURCE) == []
