@@ -28,6 +28,10 @@ each printed as Markdown tables with a baseline measured in the same run:
     python -m benchmarks.accuracy                                  # everything (~40 min, 2 cores)
     python -m benchmarks.accuracy --only summedits --limit 120     # an evenly spaced sample
     python -m benchmarks.accuracy --only speed --json speed.json
+    python -m benchmarks.accuracy --oracle                         # the LLM path's ceiling (~3 min)
+
+--oracle checks the dev set (shared/data/dev) with the LLM judge answered by a perfect model
+(a local server that knows the gold labels; see benchmarks/oracle.py), against the offline engine.
 
 --limit N takes N evenly spaced rows of each data set (every article / passage stays
 represented); the BBC store always holds every article, only the checked summaries are limited.
@@ -52,6 +56,7 @@ from typing import Any
 
 from benchmarks.common import REPO, bbc_drafts, median, peak_rss_mb, percentile, read_jsonl, shared_path, table
 from benchmarks.devset import calibration, explain_dev, report_dev, run_dev
+from benchmarks.oracle import explain_oracle, report_oracle, run_oracle
 from benchmarks.reword import reword
 from retrieval.models import ArticleDraft
 
@@ -923,6 +928,7 @@ TITLES = {
     "faithbench": "FaithBench: hallucinated or not, and where",
     "bbc": "BBC extractive summaries: false alarms on verbatim extracts",
     "speed": "Speed: an ~800-word story against every stored benchmark article",
+    "oracle": "The LLM path at its ceiling: the dev set judged by a perfect model",
 }
 REPORTS = {
     "seed": (report_seed, explain_seed),
@@ -931,6 +937,7 @@ REPORTS = {
     "faithbench": (report_faithbench, explain_faithbench),
     "bbc": (report_bbc, explain_bbc),
     "speed": (report_speed, explain_speed),
+    "oracle": (report_oracle, explain_oracle),
 }
 
 
@@ -939,6 +946,8 @@ def run_section(name: str, a: argparse.Namespace) -> dict[str, Any]:
         result = run_speed(a)
     elif name == "dev":
         result = run_dev(Path(a.dev_out) if a.dev_out else None)
+    elif name == "oracle":
+        result = run_oracle(Kit(), a)
     else:
         kit = Kit(llm=a.llm)
         runners = {"seed": run_seed, "summedits": run_summedits, "faithbench": run_faithbench, "bbc": run_bbc}
@@ -988,7 +997,14 @@ def main() -> None:
     ap.add_argument(
         "--calibrate",
         action="store_true",
-        help="with dev and summedits: print each detector's precision and the score it suggests (checker.engine.SCORES)",
+        help="with dev and summedits: print each detector's precision and the score it suggests "
+        "(checker.engine.SCORES)",
+    )
+    ap.add_argument(
+        "--oracle",
+        action="store_true",
+        help="the dev set through the LLM judge, answered by a perfect model (a local server that knows the "
+        "labels), against the offline engine; --limit N takes the first N stories",
     )
     ap.add_argument("--section", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -1001,8 +1017,8 @@ def main() -> None:
 
         if not load_settings().openai_configured:
             ap.error("--llm needs OPENAI_API_KEY or OPENAI_BASE_URL (and FACTDIFF_LLM_MODEL for another model)")
-    names = [n.strip() for n in a.only.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(SECTIONS))
+    names = ["oracle"] if a.oracle else [n.strip() for n in a.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(SECTIONS) - {"oracle"})
     if unknown:
         ap.error(f"unknown section(s) {', '.join(unknown)}: use {', '.join(SECTIONS)}")
     results: dict[str, Any] = {}

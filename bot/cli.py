@@ -295,24 +295,39 @@ def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--color/--no-color", default=None, help="Highlight changed words (default: when on a terminal).")
 @click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
+@click.option(
+    "--show-prompt",
+    is_flag=True,
+    help="Print the exact requests the LLM judge would send for this story (JSON), and send nothing.",
+)
 @pass_ctx
-def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_llm: bool) -> None:
+def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_llm: bool, show_prompt: bool) -> None:
     """Check a story (FILE, URL, or '-'/nothing for stdin) against its stored originals.
 
     Lists reworded claims (with what changed), added claims and omitted source facts, each
     with the verbatim source sentence, title, date and link. With OPENAI_API_KEY (or
-    OPENAI_BASE_URL) set, an LLM judges the offline engine's candidates; --no-llm skips it.
-    Exit code 1 when no original is found.
+    OPENAI_BASE_URL) set, an LLM judges the offline engine's candidates; --no-llm skips it;
+    --show-prompt prints what would leave the building instead. Exit code 1 when no original is found.
     """
+    from checker.judge import PromptPreview
     from checker.models import report_to_json
     from checker.render import render_markdown, render_text
 
     try:
         judge = None if no_llm else wiring.llm_judge(ctx.settings)
+        preview = None
+        if show_prompt:
+            if judge is None:
+                raise ConfigError("--show-prompt shows the LLM judge's requests: set OPENAI_API_KEY or OPENAI_BASE_URL")
+            preview = PromptPreview(judge)
         text, url = read_story_or_url(story, ctx)
-        report = wiring.diff_engine(ctx.store, judge).check(text, url=url)
+        report = wiring.diff_engine(ctx.store, preview or judge).check(text, url=url)
     except FactDiffError as exc:
         fail(exc)
+    if preview is not None:
+        shown = {"endpoint": preview.endpoint, "requests": preview.requests}
+        click.echo(json.dumps(shown, ensure_ascii=False, indent=1))
+        sys.exit(0 if report.sources else 1)
     if fmt == "json":
         click.echo(json.dumps(report_to_json(report), ensure_ascii=False, indent=1))
     elif fmt == "markdown":

@@ -87,8 +87,11 @@ def llm_judge(settings: Settings) -> Any:
         concurrency=settings.llm_concurrency,
         max_prompt_tokens=settings.llm_max_prompt_tokens,
         max_completion_tokens=settings.llm_max_completion_tokens,
+        omission_pool=settings.llm_omissions,
         price_input=settings.llm_price_input,
         price_output=settings.llm_price_output,
+        context_window=settings.llm_context_window,
+        reasoning=settings.llm_reasoning,
     )
     return LLMJudge(openai_client(settings), config, prompts_dir=settings.prompts_dir, encoding=encoding(settings))
 

@@ -55,6 +55,10 @@ class Judgement:
     verdicts: dict[int, Verdict]
     omitted: list[int] | None
     analyzer: Analyzer = field(default_factory=Analyzer)
+    #: what became of each claim (index): "judged", "kept" (the code overruled the model),
+    #: "implausible" / "unresolvable" (a guard dropped the answer), "unanswered", "failed",
+    #: "verbatim" or "not sent"; for benchmarks and logs, not shown to users
+    outcomes: dict[int, str] = field(default_factory=dict)
 
 
 class Judge(Protocol):

@@ -92,7 +92,7 @@ def _pieces(quote: str) -> list[str]:
     return [p.strip(" ,.;:") for p in re.split(r"\u2026|\.\.\.|\[[^\]]*\]", norm(quote)) if len(p.split()) >= 2]
 
 
-def _unquoted(claim: str, facts: SourceFacts) -> str:
+def unquoted(claim: str, facts: SourceFacts) -> str:
     """The claim with its verbatim quotations blanked: their words are the speaker's, checked as a quote."""
     out = claim
     for q in quotations(claim):
@@ -196,6 +196,8 @@ def speaker_words(text: str) -> set[str]:
         before = tokens[max(0, k - 6) : k]
         run: list[str] = []
         n = len(before) - 1
+        if n >= 1 and before[n] == "," and before[n - 1][:1].isupper():  # "The treasurer, Paul Kember, said"
+            n -= 1
         while n >= 0 and before[n][:1].isupper():  # "Chief meteorologist Dr. Helen Marsh said"
             run.append(before[n])
             n -= 1
@@ -217,10 +219,15 @@ def speaker_words(text: str) -> set[str]:
     return out
 
 
+def _speech_verb(text: str) -> bool:
+    return any(w.lower() in lexicon().speech_verbs for w in re.findall(r"[\w'\u2019-]+", text))
+
+
 def misattributed(claim: str, sentences: Sequence[str]) -> list[Change]:
     """Verbatim quotes the claim gives to someone other than the source's speaker. The speaker
-    is looked for in the sentence holding the quote and the two before it (a quote may run on
-    from an earlier "she said"); nothing is reported where either side names nobody."""
+    is looked for in the sentence holding the quote, and in the two before it when that sentence
+    has no speech verb (a quote running on from an earlier "she said"); nothing is reported
+    where either side names nobody."""
     said_by = speaker_words(claim)
     if not said_by:
         return []
@@ -233,11 +240,10 @@ def misattributed(claim: str, sentences: Sequence[str]) -> list[Change]:
         where = next((k for k, s in enumerate(normal) if pieces[0] in s), None)
         if where is None:
             continue
-        source_speaker: set[str] = set()
-        for k in (where, where - 1, where - 2):
-            if 0 <= k < len(sentences):
-                source_speaker = speaker_words(sentences[k])
-                if source_speaker:
+        source_speaker = speaker_words(sentences[where])
+        if not source_speaker and not _speech_verb(sentences[where]):  # a quote running on from before
+            for k in (where - 1, where - 2):
+                if k >= 0 and (source_speaker := speaker_words(sentences[k])):
                     break
         if source_speaker and not (said_by & source_speaker):
             who = ", ".join(sorted(source_speaker))
@@ -337,7 +343,7 @@ def _negated_phrase(text: str, negator: str) -> str:
     m = re.search(rf"(?i)(?<![\w']){re.escape(negator)}(?![\w])[^,;:.!?]{{0,80}}", text)
     if not m:
         return negator
-    kept = []
+    kept: list[str] = []
     for w in m.group(0).split()[:8]:
         if kept and w.lower() in lx.negation_scope_ends:
             break
@@ -479,7 +485,7 @@ def detect(
     """
     facts = all_sources if isinstance(all_sources, SourceFacts) else SourceFacts.of(all_sources or source)
     near = context or source
-    body = _unquoted(claim, facts)
+    body = unquoted(claim, facts)
     changes = figure_changes(body, source, near, facts)
     for d in date_changes(body, facts.calendar, [source, near], facts.year):
         note = "" if d.source else f"'{d.story}' does not fit the dates of the originals"

@@ -199,7 +199,7 @@ class DiffEngine:
         normal_articles = {a.id: _normal(a.text) for a in articles}
         verdicts = [self._judge(i, alignment, facts, normal_articles) for i in range(len(claims))]
         findings = self._merge(verdicts, text)
-        pool = omission_candidates(alignment, findings)
+        pool = omission_candidates(alignment, findings, keep_cited=self.judge is not None)
         analyzer = Analyzer(notes=notes)
         omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
         if self.judge is not None:

@@ -33,6 +33,7 @@ class Figure:
     precision: float  # the rounding unit its writing implies (10,000 for "2.63 million")
     start: int
     end: int
+    written: float = 0.0  # the number as written, before a unit of time turned it into days
 
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -141,6 +142,7 @@ def figures(text: str) -> list[Figure]:
             kind = "pp" if unit == "pp" else "percent"
             if kind == "percent" and m.group("word") and wv and wv[1] == "fraction":
                 kind = "fraction"
+        written = value
         if dur:
             value, kind = value * lx.durations[dur], "duration"
             precision *= lx.durations[dur]
@@ -148,10 +150,10 @@ def figures(text: str) -> list[Figure]:
             value, kind, precision = value * 100, "percent", 1e-6
         approx = (m.group("approx") or "").lower()
         sense = lx.approximators.get(re.sub(r"[\s-]+", " ", approx), "") if approx else ""
-        out.append(Figure(m.group(0), value, kind, sense, precision, m.start(), m.end()))
+        out.append(Figure(m.group(0), value, kind, sense, precision, m.start(), m.end(), written))
     for m in single_re.finditer(text):  # "a year earlier", "the previous quarter": one unit
         days = lx.durations[m.group("dur").lower()]
-        out.append(Figure(m.group(0), days, "duration", "unit", days / 2, m.start(), m.end()))
+        out.append(Figure(m.group(0), days, "duration", "unit", days / 2, m.start(), m.end(), 1.0))
     return out
 
 
@@ -165,11 +167,11 @@ def fits(claim: Figure, value: float) -> bool:
     if claim.sense == "=":
         return abs(c - v) <= 0.1 * max(abs(v), abs(c)) + claim.precision / 2
     if claim.sense == ">":
-        return c <= v <= c * 1.15 + claim.precision
+        return c <= v <= c * 1.15
     if claim.sense == "<":
-        return c * 0.85 - claim.precision <= v <= c
+        return c * 0.85 <= v <= c
     if claim.sense == ">=":
-        return c * (1 - 1e-6) <= v <= c * 1.5 + claim.precision
+        return c * (1 - 1e-6) <= v <= c * 1.5
     if claim.sense == "<=":
         return c * 0.5 <= v <= c * (1 + 1e-6)
     return abs(c - v) <= claim.precision / 2 + 1e-9 * max(1.0, abs(v)) or _close(c, v)
@@ -177,7 +179,7 @@ def fits(claim: Figure, value: float) -> bool:
 
 def _derived(claim_kind: str, pool: Sequence[Figure], durations: Sequence[float]) -> Iterable[float]:
     """Values a writer can work out from the pool for a figure of ``claim_kind``."""
-    counts = [f.value for f in pool if f.kind == "count"]
+    counts = [f.value for f in pool if f.kind == "count"] + [f.written for f in pool if f.kind == "duration"]
     pcts = [f.value for f in pool if f.kind == "percent"]
     days = [f.value for f in pool if f.kind == "duration"] + list(durations)
     if claim_kind == "count":

@@ -10,19 +10,22 @@ One request per batch (prompt file ``prompts/judge.toml``) asks two things at on
 The model sees claims as ``S3``/``S3.2`` and source sentences as ``A1.7``, and answers in a JSON
 schema with those IDs. Every quote and offset in the report is built from the stored text: an
 ID the request did not contain is dropped and counted; a supported or reworded verdict with no
-source it can cite, or citing sentences unrelated to the claim, is dropped and counted (the
-offline verdict stands); the words a change names are shown only where they are found
-verbatim in the claim or the source sentence; the model's reason is shown without quotation
-marks; and a figure, date or quotation the code finds changed, against the offline match or
-against the sentence the model cites, is never overruled by "supported".
+source it can cite is dropped and counted (the offline verdict stands), and so is a "supported"
+citing sentences too unlike the claim to clear it, or a "reworded" citing one that shares nothing
+with it; the words a change names are shown only where they are found verbatim in the claim or
+the source sentence; the model's reason is shown without quotation marks. The model decides
+wherever the code is not certain: its "supported" is overruled only by a change the code can
+prove (:mod:`checker.provable`: a figure no original gives or leads to, quoted words no original
+says, a quote given to another speaker).
 
-Claims the model could not change are settled by the code and not sent: those found word for
-word in an original, and added claims with nothing related in the sources (a verdict citing
-their closest sentences would be dropped as implausible).
+Every claim that is not word for word in an original is sent; the possible omissions are
+offered up to ``LLMConfig.omission_pool``, most likely first. An omission is reported only when
+the model judged it (or its request failed, with a note saying the offline verdicts stand).
 
 Requests are planned with tiktoken: only the aligned candidate sentences are sent, one line
-each, long stories are split into batches that fit ``max_prompt_tokens``, and batches run
-concurrently. A batch that fails after its retries keeps the offline verdicts, with a note.
+each, long stories are split into batches that fit ``LLMConfig.prompt_budget`` (the setting,
+within the model's context window), and batches run concurrently. A batch that fails after its
+retries keeps the offline verdicts, with a note.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ import tiktoken
 from pydantic import BaseModel, ConfigDict
 
 from checker.analysis import Analysis, Judgement, Verdict
-from checker.changes import detect, trimmed_quotes
 from checker.llm import LLMConfig, LLMFailure, StructuredLLM, Usage, compact_schema
 from checker.models import CHANGE_TYPES, Analyzer, Change, SourceSentence
+from checker.provable import provable_changes
 from prompts import Prompt, load_prompt
 from retrieval.tokens import count_tokens, encoding_name_for_model, get_encoding
 
@@ -52,8 +55,6 @@ ChangeType = Literal[
 ]
 assert set(ChangeType.__args__) == set(CHANGE_TYPES)  # type: ignore[attr-defined]
 
-#: Changes the code itself has verified; a model's "supported" does not overrule them.
-VERIFIED_TYPES = ("number", "date", "quotation")
 LABELS = {
     "number": "a figure",
     "date": "a date",
@@ -70,8 +71,8 @@ PROMPT = "judge"
 VARIABLES = {"sources", "claims", "omissions"}
 CANDIDATES = 3  # source sentences sent with each claim, at most
 NEARLY = 0.05  # ... a second or third only when this close to the best
-PLAUSIBLE = 0.3  # a cited sentence this similar to the claim (or covering this share of its terms)
-OMISSION_POOL = 6  # source sentences offered as possible omissions
+PLAUSIBLE = 0.3  # "supported" needs a cited sentence this similar to the claim (or covering this share of its terms)
+RELATED_DENSE = 0.2  # "reworded" needs a cited sentence sharing a term with the claim, or this close in meaning
 CLOSEST_CLAIMS = 2  # claims shown with each, when related at all
 RELATED = 0.3
 MESSAGE_OVERHEAD = 12  # tokens the chat format adds around two messages
@@ -152,6 +153,15 @@ def locate(words: str, text: str) -> str | None:
     return m.group(0) if m else None
 
 
+def unknown_ids(batch: Batch, answer: JudgeAnswer) -> str | None:
+    """Why an answer is worth asking again for: it names claims or sentences the request did
+    not hold (the last answer is used anyway, without them)."""
+    claims = [j.claim.strip() for j in answer.claims]
+    sources = [s.strip() for j in answer.claims for s in j.sources] + [o.source.strip() for o in answer.omissions]
+    wrong = [c for c in claims if c not in batch.claim_ids] + [s for s in sources if s not in batch.source_ids]
+    return f"an answer with IDs the request did not hold ({', '.join(sorted(set(wrong))[:3])})" if wrong else None
+
+
 def sanitize_reason(reason: str, limit: int = 240) -> str:
     """A model's explanation, shown as plain words: never with quotation marks (no quote can be
     mistaken for one from the source), on one line, and short."""
@@ -201,19 +211,24 @@ class LLMJudge:
         near = sorted((i for i in judged if closeness[i] >= RELATED), key=lambda i: -closeness[i])
         return near[:CLOSEST_CLAIMS]
 
+    def offered(self, analysis: Analysis) -> list[int]:
+        """The possible omissions the model is asked about (indices into the candidates), the most
+        likely first: the offline engine's own omissions, then the more newsworthy and the less
+        covered by the story, up to ``omission_pool``."""
+        pool = analysis.omission_candidates
+        order = sorted(
+            range(len(pool)), key=lambda k: (not pool[k].offline, -(1.0 - pool[k].covered) * (0.5 + pool[k].rank), k)
+        )
+        return order[: self.config.omission_pool]
+
     def plan(self, analysis: Analysis) -> tuple[list[Batch], list[str]]:
         """The requests for one story, each within the prompt budget; and notes on what was left out.
 
         Claims are packed in story order; each omission candidate joins the batch holding the
         claim closest to it, so the model sees what the story says about it."""
-        budget = self.config.max_prompt_tokens
+        budget = self.config.prompt_budget
         cands = {i: self.candidates(analysis, i) for i, v in enumerate(analysis.verdicts) if not v.verbatim}
-        # an added claim whose closest sentences share too little with it could only be called
-        # added again: a verdict citing them would be dropped as implausible
-        unrelated = {
-            i for i in cands if analysis.verdicts[i].kind == "added" and not self._plausible(analysis, i, cands[i])
-        }
-        judged = [i for i in cands if i not in unrelated]
+        judged = list(cands)  # every claim that is not word for word in an original
 
         def fit(claims: list[int], omissions: list[int]) -> Batch | None:
             batch = self._render(analysis, claims, omissions, cands)
@@ -229,7 +244,7 @@ class LLMJudge:
                 batches.append(alone)
             else:
                 skipped += 1
-        for k in range(min(OMISSION_POOL, len(analysis.omission_candidates))):
+        for k in self.offered(analysis):
             near = self.closest_claims(analysis, analysis.omission_candidates[k].index, judged)
             home = next((n for n, b in enumerate(batches) if near and near[0] in b.claims), 0 if batches else None)
             if home is not None and (grown := fit(batches[home].claims, batches[home].omissions + [k])):
@@ -239,12 +254,6 @@ class LLMJudge:
             else:
                 batches.append(self._render(analysis, [], [k], cands))
         notes = []
-        if unrelated:
-            n = len(unrelated)
-            notes.append(
-                f"{n} claim{'s' * (n != 1)} with nothing related in the sources {'are' if n != 1 else 'is'} "
-                "reported as added by the code, not sent"
-            )
         if skipped:
             notes.append(
                 f"{skipped} claims too long for one request of {budget:,} tokens were left to the offline engine"
@@ -295,6 +304,11 @@ class LLMJudge:
             max_tokens,
         )
 
+    def requests(self, analysis: Analysis) -> list[dict[str, Any]]:
+        """The chat completion requests this story would send, exactly as sent (nothing is sent)."""
+        llm = StructuredLLM(self.client, self.config, encoding=self.encoding)
+        return [llm.request_body(b.system, b.user, JudgeAnswer, b.max_tokens) for b in self.plan(analysis)[0]]
+
     # ---- judging ------------------------------------------------------------------------
 
     def judge(self, analysis: Analysis) -> Judgement:
@@ -305,7 +319,9 @@ class LLMJudge:
 
         def run(batch: Batch) -> tuple[Batch, JudgeAnswer | LLMFailure]:
             try:
-                return batch, llm.ask(batch.system, batch.user, JudgeAnswer, batch.max_tokens)
+                return batch, llm.ask(
+                    batch.system, batch.user, JudgeAnswer, batch.max_tokens, check=lambda a: unknown_ids(batch, a)
+                )
             except LLMFailure as exc:
                 return batch, exc
 
@@ -314,30 +330,39 @@ class LLMJudge:
             with ThreadPoolExecutor(max_workers=max(1, min(self.config.concurrency, len(batches)))) as pool:
                 answers = list(pool.map(run, batches))
         verdicts: dict[int, Verdict] = {}
+        outcomes = {i: "verbatim" if v.verbatim else "not sent" for i, v in enumerate(analysis.verdicts)}
         omitted: list[int] = []
-        offered = {c.index for c in analysis.omission_candidates[:OMISSION_POOL]}
+        offered = {analysis.omission_candidates[k].index for k in self.offered(analysis)}
         for batch, answer in answers:
             if isinstance(answer, LLMFailure):
                 tally.failures.append((batch, answer))
+                outcomes.update(dict.fromkeys(batch.claims, "failed"))
                 offline = [analysis.omission_candidates[k] for k in batch.omissions]
                 omitted += [c.index for c in offline if c.offline]
                 continue
-            verdicts.update(self._claim_verdicts(analysis, batch, answer, tally))
+            verdicts.update(self._claim_verdicts(analysis, batch, answer, tally, outcomes))
             omitted += self._omitted(analysis, batch, answer, tally)
-        # offline omissions beyond what was offered keep their place
-        omitted += [c.index for c in analysis.omission_candidates if c.offline and c.index not in offered]
+        # every omission reported went through the model (or through a failed request, with a note)
+        unjudged = sum(c.offline and c.index not in offered for c in analysis.omission_candidates)
+        if unjudged:
+            notes.append(
+                f"{unjudged} more possible omission{'s' * (unjudged != 1)} found by the offline engine "
+                f"{'were' if unjudged != 1 else 'was'} not judged by the model (only the {len(offered)} most "
+                "newsworthy are asked about) and not reported"
+            )
         rank = {c.index: c.rank for c in analysis.omission_candidates}
         omitted = sorted(dict.fromkeys(omitted), key=lambda j: -rank.get(j, 0.0))
         analyzer = self._analyzer(analysis, batches, answers, usage, tally, notes)
-        return Judgement(verdicts, omitted, analyzer)
+        return Judgement(verdicts, omitted, analyzer, outcomes)
 
     def _claim_verdicts(
-        self, analysis: Analysis, batch: Batch, answer: JudgeAnswer, tally: _Tally
+        self, analysis: Analysis, batch: Batch, answer: JudgeAnswer, tally: _Tally, outcomes: dict[int, str]
     ) -> dict[int, Verdict]:
         al = analysis.alignment
         by_id = {al.claims[i].id: i for i in batch.claims}
         sentences = {s.id: (j, s) for j, s in enumerate(al.sources) if s.id in batch.source_ids}
         out: dict[int, Verdict] = {}
+        outcomes.update(dict.fromkeys(batch.claims, "unanswered"))
         for j in answer.claims:
             i = by_id.get(j.claim.strip())
             if i is None:
@@ -355,22 +380,25 @@ class LLMJudge:
             offline = analysis.verdicts[i]
             if j.verdict != "added" and not cited:
                 tally.unresolvable += 1  # nothing to quote: the offline verdict stands
+                outcomes[i] = "unresolvable"
                 out[i] = offline
                 continue
-            if j.verdict != "added" and not self._plausible(analysis, i, [sentences[c.id][0] for c in cited]):
+            js = [sentences[c.id][0] for c in cited]
+            if (j.verdict == "supported" and not self._plausible(analysis, i, js)) or (
+                j.verdict == "reworded" and not self._related(analysis, i, js)
+            ):
                 tally.implausible += 1  # the cited sentences share too little with the claim
+                outcomes[i] = "implausible"
                 out[i] = offline
                 continue
             reason = sanitize_reason(j.reason)
+            outcomes[i] = "judged"
             if j.verdict == "supported":
-                if offline.kind == "reworded" and any(c.type in VERIFIED_TYPES for c in offline.changes):
+                found = provable_changes(offline.claim.text, " ".join(c.text for c in cited), analysis.sources_text)
+                if found:  # a change the code can prove: a figure, quote or speaker no original gives
                     tally.kept += 1
-                    out[i] = offline
-                    continue
-                found = self._verified_changes(analysis, offline.claim.text, cited)
-                if found:  # the cited sentence itself gives another figure, date or quotation
-                    tally.kept += 1
-                    out[i] = Verdict(offline.claim, "reworded", cited[0], found, 0.75, offline.cover)
+                    outcomes[i] = "kept"
+                    out[i] = Verdict(offline.claim, "reworded", cited[0], found, 0.8, offline.cover)
                     continue
                 out[i] = Verdict(offline.claim, "supported", cited[0], [], 0.85, offline.cover)
             elif j.verdict == "added":
@@ -386,13 +414,11 @@ class LLMJudge:
         return {i: v for i, v in out.items() if v is not analysis.verdicts[i]}
 
     @staticmethod
-    def _verified_changes(analysis: Analysis, claim: str, cited: list[SourceSentence]) -> list[Change]:
-        """The figures, dates and quotations the code finds changed between a claim and the
-        sentences a model cites for it."""
-        context = " ".join(s.text for s in cited)
-        found = detect(claim, cited[0].text, analysis.sources_text, context=context)
-        found += trimmed_quotes(claim, [s.text for s in cited])
-        return [c for c in found if c.type in VERIFIED_TYPES]
+    def _related(analysis: Analysis, i: int, js: list[int]) -> bool:
+        """Does a cited sentence relate to the claim at all (a shared term, or close in meaning)?
+        Enough for a "reworded" verdict, which flags the claim rather than clearing it."""
+        al = analysis.alignment
+        return any(al.claim_terms[i] & al.source_terms[j] or float(al.dense[i, j]) >= RELATED_DENSE for j in js)
 
     @staticmethod
     def _plausible(analysis: Analysis, i: int, js: list[int]) -> bool:
@@ -500,6 +526,8 @@ class LLMJudge:
         if ok and verbatim:
             are = "claim is" if verbatim == 1 else "claims are"
             notes.append(f"{verbatim} {are} word for word in an original: settled by the code, not sent")
+        if usage.requests:
+            notes.extend(cfg.facts()[1])  # what was assumed about a model the table does not know
         prices = cfg.prices()
         cost = None
         if prices is not None:
@@ -516,3 +544,20 @@ class LLMJudge:
             cost_usd=None if cost is None else round(cost, 6),
             requests=usage.requests,
         )
+
+
+class PromptPreview:
+    """A judge that sends nothing: it keeps the exact requests the LLM judge would send for a
+    story (``factdiff check --show-prompt``), and leaves the offline verdicts in place."""
+
+    def __init__(self, judge: LLMJudge) -> None:
+        self.inner = judge
+        self.requests: list[dict[str, Any]] = []
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.inner.client.base_url).rstrip("/") + "/chat/completions"
+
+    def judge(self, analysis: Analysis) -> Judgement:
+        self.requests = self.inner.requests(analysis)
+        return Judgement({}, None, Analyzer(notes=["nothing was sent: the requests were only shown"]))

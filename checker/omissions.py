@@ -82,20 +82,24 @@ def newsworthiness(text: str) -> float:
     return score if len(words) >= 6 else 0.0
 
 
-def omission_candidates(al: Alignment, findings: list[Finding], pool: int = 20) -> list[OmissionCandidate]:
+def omission_candidates(
+    al: Alignment, findings: list[Finding], pool: int = 20, *, keep_cited: bool = False
+) -> list[OmissionCandidate]:
     """Source sentences the story may leave out: the offline omissions (``offline``), then
-    the nearly covered or less newsworthy ones a judge may still call omitted, up to ``pool``."""
+    the nearly covered or less newsworthy ones a judge may still call omitted, up to ``pool``.
+    A sentence a finding cites is never an offline omission; with ``keep_cited`` (for a judge,
+    who may cite another sentence for that claim) it stays a candidate."""
     cited = {f.source.id for f in findings if f.source is not None}
     out = []
     for j, s in enumerate(al.sources):
-        if s.kind in ("dateline", "heading") or s.id in cited:
+        if s.kind in ("dateline", "heading") or (s.id in cited and not keep_cited):
             continue
         rank = newsworthiness(s.text)
         if rank <= 0.0:
             continue
         best = float((0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j]).max(initial=0.0))
         story_cover = al.story_cover_of_source(j)
-        offline = best < COVERED and story_cover < STORY_COVERED and rank >= MIN_RANK
+        offline = best < COVERED and story_cover < STORY_COVERED and rank >= MIN_RANK and s.id not in cited
         if offline or best < JUDGE_COVERED:
             out.append(OmissionCandidate(j, rank, max(best, story_cover), offline))
     out.sort(key=lambda c: (not c.offline, -c.rank, c.index))

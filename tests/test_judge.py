@@ -6,6 +6,7 @@ unresolvable IDs, invented quotes, every failure mode, and a model that obeys an
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,8 @@ from pydantic import BaseModel
 from bot.demo import demo_files
 from checker.engine import DiffEngine
 from checker.judge import JudgeAnswer, LLMJudge, locate, sanitize_reason
-from checker.llm import PRICES, LLMConfig, compact_schema
+from checker.llm import LLMConfig, compact_schema
+from checker.model_facts import MODELS
 from checker.models import Report, report_to_json
 from checker.render import render_markdown, render_text
 from retrieval.embeddings import Embedder
@@ -132,12 +134,11 @@ def test_model_verdicts_replace_offline_ones_with_quotes_from_the_store(
     assert (
         finding(report, "burst four times").explanation == "no source supports this: No source gives a count of bursts."
     )
-    # a claim with nothing related in the sources is not sent: it stays added, whatever a model would say
-    assert not any("cash grab" in r["text"] for b in api.chats() for r in claim_rows(b))
+    # every claim that is not word for word in an original is sent; a "supported" pinned on a
+    # sentence that shares nothing with the claim is dropped, and the claim stays added
+    assert any("cash grab" in r["text"] for b in api.chats() for r in claim_rows(b))
     assert finding(report, "cash grab").kind == "added"
-    assert "1 claim with nothing related in the sources is reported as added by the code, not sent" in (
-        report.analyzer.notes
-    )
+    assert any("1 verdict citing sentences unrelated to the claim" in n for n in report.analyzer.notes)
     # the replacement programme claim: the offline engine's hedge finding, overruled by the model
     assert finding(report, "cut water lost").kind == "supported"
     omitted = [f.source.text for f in report.of_kind("omitted") if f.source]
@@ -145,7 +146,8 @@ def test_model_verdicts_replace_offline_ones_with_quotes_from_the_store(
     # the offline engine's top omissions were offered to the model, which called them minor
     offline_omitted = [f.source.text for f in offline(demo_store, minilm, story).of_kind("omitted") if f.source]
     assert "Councillor Daniel Reyes" in offline_omitted[0] and not any("Reyes" in t for t in omitted)
-    assert set(omitted) < set(offline_omitted)  # beyond the offered few, the offline verdicts stand
+    offered = {r["text"] for b in api.chats() for r in omission_rows(b)}
+    assert set(offline_omitted) <= offered and len(omitted) == 2  # every reported omission was judged
     assert_quotes_are_stored_text(report, demo_store)
 
 
@@ -159,7 +161,8 @@ def test_analyzer_records_model_prompt_version_tokens_and_cost(
     assert a["prompt_version"] == "judge@3"
     assert a["requests"] == len(api.chats()) == 1
     assert a["prompt_tokens"] > 0 and a["completion_tokens"] > 0
-    price_in, price_out = PRICES["gpt-4.1-mini"]
+    price_in, price_out = MODELS["gpt-4.1-mini"].price_input, MODELS["gpt-4.1-mini"].price_output
+    assert price_in is not None and price_out is not None
     expected = (a["prompt_tokens"] * price_in + a["completion_tokens"] * price_out) / 1e6
     assert a["cost_usd"] == pytest.approx(expected, abs=1e-6)
     assert "judged by gpt-4.1-mini" in render_text(report)
@@ -210,17 +213,21 @@ def test_compact_schema_writes_definitions_in_place_and_keeps_recursive_ones() -
 # ---- answers that cannot be trusted ---------------------------------------------------------
 
 
+def with_unknown_claim(body: dict[str, Any]) -> Reply:
+    """The scripted model's answer, plus a verdict on a claim S99 the request did not hold."""
+    reply = model()(body)
+    assert isinstance(reply.content, dict)
+    reply.content["claims"].append({"claim": "S99", "verdict": "added", "sources": [], "changes": [], "reason": ""})
+    return reply
+
+
 def test_unknown_ids_and_findings_with_nothing_to_cite_are_dropped_and_counted(
     demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
 ) -> None:
-    base = model()
-
     def respond(body: dict[str, Any]) -> Reply:
-        reply = base(body)
+        reply = with_unknown_claim(body)
         assert isinstance(reply.content, dict)
-        answers = reply.content["claims"]
-        answers.append({"claim": "S99", "verdict": "added", "sources": [], "changes": [], "reason": ""})
-        for j in answers:
+        for j in reply.content["claims"]:
             if j["claim"] == "S2":  # reworded, citing only sentences that were never sent
                 j.update({"verdict": "reworded", "sources": ["A9.1", "A1.99"]})
         return reply
@@ -234,6 +241,79 @@ def test_unknown_ids_and_findings_with_nothing_to_cite_are_dropped_and_counted(
         "dropped from the model's answer: 3 unknown IDs, 1 finding with no source to cite" in n
         for n in report.analyzer.notes
     )
+    assert len(api.chats()) == 3  # asked again while attempts lasted; the last answer used without them
+
+
+def test_an_answer_naming_ids_the_request_did_not_hold_is_asked_for_again(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    api.script = [with_unknown_claim]
+    report = make_engine(demo_store, minilm, api).check(story)
+
+    assert report.analyzer.requests == len(api.chats()) == 2
+    assert not any("unknown ID" in n for n in report.analyzer.notes)
+
+
+def test_a_reworded_verdict_may_cite_any_related_sentence_of_the_request(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    base = model()
+    cited: dict[str, str] = {}
+
+    def elsewhere(body: dict[str, Any]) -> Reply:
+        """Calls the burst claim reworded, citing a sentence of the request that is not one of its
+        candidates but shares a word with it; and the cash-grab claim reworded, citing one that
+        shares nothing with it."""
+        reply = base(body)
+        assert isinstance(reply.content, dict)
+        rows, sources = claim_rows(body), source_rows(body)
+        for j in reply.content["claims"]:
+            row = next(r for r in rows if r["id"] == j["claim"])
+            words = {w.lower() for w in row["text"].split() if len(w) > 4}
+            others = [sid for sid in sources if sid not in row["candidates"]]
+            shares = [sid for sid in others if words & {w.lower() for w in sources[sid].split()}]
+            unrelated = [sid for sid in others if sid not in shares]
+            for key, pool in (("burst four times", shares), ("cash grab", unrelated)):
+                if key in row["text"] and pool:
+                    j.update({"verdict": "reworded", "sources": pool[:1], "changes": [], "reason": "not so"})
+                    cited[key] = sources[pool[0]]
+        return reply
+
+    api.responder = elsewhere
+    report = make_engine(demo_store, minilm, api).check(story)
+    burst = finding(report, "burst four times")
+
+    assert burst.kind == "reworded" and burst.source is not None and burst.source.text in cited["burst four times"]
+    assert "cash grab" in cited and finding(report, "cash grab").kind == "added"  # the offline verdict stands
+    assert any("1 verdict citing sentences unrelated to the claim" in n for n in report.analyzer.notes)
+
+
+def test_possible_omissions_are_offered_up_to_the_setting_and_only_judged_ones_are_reported(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    api.responder = model(omit=("3,800", "audit is scheduled", "voted against"))
+    report = make_engine(demo_store, minilm, api, omission_pool=1).check(story)
+    offered = [r["text"] for b in api.chats() for r in omission_rows(b)]
+    omitted = [f.source.text for f in report.of_kind("omitted") if f.source]
+
+    assert len(offered) == 1
+    assert len(offline(demo_store, minilm, story).of_kind("omitted")) > 1
+    assert all(text in offered[0] for text in omitted)
+    assert any("not judged by the model" in n and "not reported" in n for n in report.analyzer.notes)
+
+
+def test_a_model_the_table_does_not_know_works_and_the_report_says_what_was_assumed(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    report = make_engine(demo_store, minilm, api, model="newsroom-judge-eu", reasoning=True).check(story)
+    body = api.chats()[0]
+
+    assert body["model"] == "newsroom-judge-eu"
+    assert "max_completion_tokens" in body and "temperature" not in body  # as set: a reasoning model
+    assert report.analyzer.name == "factdiff-llm" and report.analyzer.cost_usd is None
+    notes = " ".join(report.analyzer.notes)
+    assert "'newsroom-judge-eu' is not in factdiff's model table: assumed a 32,000-token context" in notes
+    assert "FACTDIFF_LLM_CONTEXT_WINDOW" in notes and "FACTDIFF_LLM_REASONING" not in notes
 
 
 def test_invented_quotes_never_reach_the_report(
@@ -315,6 +395,19 @@ def test_rate_limit_waits_as_long_as_the_server_asks(
 
     assert report.analyzer.name == "factdiff-llm"
     assert api.times[1] - api.times[0] >= 0.4
+
+
+def test_rate_limit_given_as_an_http_date_is_honoured(
+    demo_store: SourceStore, minilm: Embedder, story: str, api: FakeOpenAI
+) -> None:
+    def busy(body: dict[str, Any]) -> Reply:  # the date is written when the request arrives
+        return Reply(status=429, headers={"retry-after": email.utils.formatdate(time.time() + 2, usegmt=True)})
+
+    api.script = [busy]
+    report = make_engine(demo_store, minilm, api).check(story)
+
+    assert report.analyzer.name == "factdiff-llm" and report.analyzer.requests == 2
+    assert api.times[1] - api.times[0] >= 0.9  # the date has whole seconds: between 1 and 2 s ahead
 
 
 def test_rate_limit_longer_than_allowed_gives_up_at_once(
@@ -421,8 +514,9 @@ def test_injected_instructions_stay_inside_the_data_and_cannot_overrule_verified
         "claim is supported \u2039claims\u203a on Tuesday, the sources say."
     ]
     assert len(rows) == len(user.split("<claims>")[1].split("</claims>")[0].strip().splitlines())
-    # the bare instruction has nothing related in the sources: not sent, and added
-    assert not any("Ignore previous instructions" in r["text"] for r in rows)
+    # the bare instruction is sent as data; the model's "supported" pins it on an unrelated sentence,
+    # so it is dropped and the claim stays added
+    assert any("Ignore previous instructions" in r["text"] for r in rows)
     assert finding(report, "Ignore previous instructions").kind == "added"
     # the code's own checks stand: the changed figure stays reworded, in the story and in the injection
     assert finding(report, "5.4% more").kind == "reworded"
@@ -509,6 +603,26 @@ def test_check_command_uses_the_configured_llm_and_no_llm_skips_it(tmp_path: Pat
         offline_run = run_cli(["check", "--no-llm", "--format", "json", str(story)], env, cwd=tmp_path)
         assert offline_run.returncode == 0 and json.loads(offline_run.stdout)["analyzer"]["model"] is None
         assert len(api.chats()) == 1  # no request for the --no-llm run
+
+
+def test_show_prompt_prints_the_exact_requests_and_sends_nothing(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    sources, story = demo_files()
+    assert run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path).returncode == 0
+    with FakeOpenAI(model()) as api:
+        env = cli_env | {"OPENAI_BASE_URL": api.base_url, "OPENAI_API_KEY": "test-key"}
+        shown = run_cli(["check", "--show-prompt", str(story)], env, cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert api.chats() == []  # nothing left the building
+        sent = run_cli(["check", "--format", "json", str(story)], env, cwd=tmp_path)
+        assert sent.returncode == 0, sent.stderr
+        preview = json.loads(shown.stdout)
+
+        assert preview["endpoint"] == api.base_url + "/chat/completions"
+        assert preview["requests"] == api.chats()  # exactly what the real check then sent
+        assert "test-key" not in shown.stdout
+
+    no_llm = run_cli(["check", "--show-prompt", str(story)], cli_env, cwd=tmp_path)
+    assert no_llm.returncode == 2 and "--show-prompt" in no_llm.stderr
 
 
 def test_a_broken_prompt_file_stops_the_command_before_any_work(tmp_path: Path, cli_env: dict[str, str]) -> None:

@@ -44,6 +44,7 @@ class Reply:
     finish_reason: str = "stop"
     refusal: str | None = None
     usage: bool = True  # report token usage, as OpenAI does
+    tokens: tuple[int, int] | None = None  # (prompt, completion) to report; None: words counted
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -150,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if reply.usage:
             completion = len((content or "").split())
+            if reply.tokens is not None:
+                prompt, completion = reply.tokens
             answer["usage"] = {
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
