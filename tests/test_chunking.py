@@ -216,7 +216,10 @@ def test_a_caption_transcript_without_punctuation_is_chunked_whole(encoding: tik
 
 
 def test_full_width_sentence_ends_split_chinese_and_japanese_text() -> None:
-    text = "\u5e02\u8b70\u6703\u6279\u51c6\u4e86\u9810\u7b97\u3002\u6c34\u8cbb\u4e0a\u6f32\u4e09\u6210\uff01\u70ba\u4ec0\u9ebc\uff1f\u7d42\u308f\u308a"
+    text = (
+        "\u5e02\u8b70\u6703\u6279\u51c6\u4e86\u9810\u7b97\u3002\u6c34\u8cbb\u4e0a\u6f32\u4e09\u6210\uff01"
+        "\u70ba\u4ec0\u9ebc\uff1f\u7d42\u308f\u308a"
+    )
     assert [s.text for s in split_sentences(text)] == [
         "\u5e02\u8b70\u6703\u6279\u51c6\u4e86\u9810\u7b97\u3002",
         "\u6c34\u8cbb\u4e0a\u6f32\u4e09\u6210\uff01",

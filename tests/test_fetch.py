@@ -414,7 +414,8 @@ def test_address_classification(address: str, forbidden: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("codings", "raw_deflate"), [(("gzip",), False), (("deflate",), False), (("deflate",), True), (("identity",), False)]
+    ("codings", "raw_deflate"),
+    [(("gzip",), False), (("deflate",), False), (("deflate",), True), (("identity",), False)],
 )
 def test_gzip_and_deflate_pages_are_decoded(server: WebServer, codings: tuple[str, ...], raw_deflate: bool) -> None:
     server.route("/packed", compressed(ARTICLE_HTML.encode(), *codings, raw_deflate=raw_deflate))

@@ -20,8 +20,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import socket
-import zlib
 import threading
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
