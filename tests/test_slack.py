@@ -441,6 +441,49 @@ def test_factdiff_slack_serves_signed_events_over_http(tmp_path: Path, cli_env: 
             proc.wait(timeout=10)
 
 
+def test_the_running_bot_answers_from_sources_another_process_ingested_or_removed(
+    tmp_path: Path, cli_env: dict[str, str], story: str
+) -> None:
+    sources, _ = demo_files()
+    originals = [p for p in sources if "water-rates" in p.name]
+    others = [p for p in sources if p not in originals]
+    assert run_cli(["ingest", *map(str, others)], cli_env, cwd=tmp_path).returncode == 0
+    port = free_port()
+    with FakeSlack() as slack:
+        env = cli_env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "slack", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stderr is not None
+            while "listening" not in (line := proc.stderr.readline()):
+                assert line, "the bot stopped before listening"
+            bot = Bot(f"http://127.0.0.1:{port}/slack/events", slack, None)  # type: ignore[arg-type]
+            bot.mention(slack_escaped(story), ts="1600.000001")
+            assert "'4.5%' became '5.4%'" not in block_text(bot.wait_answer("1600.000001")[0])
+
+            added = run_cli(["ingest", *map(str, originals)], cli_env, cwd=tmp_path)  # while the bot runs
+            assert added.returncode == 0, added.stderr
+            bot.mention(slack_escaped(story), ts="1600.000002")
+            answer = bot.wait_answer("1600.000002")[0]
+            assert "'4.5%' became '5.4%'" in block_text(answer), answer
+
+            listed = json.loads(run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path).stdout)
+            ids = [x["id"] for x in listed if x["title"].startswith("Larkfield council approves")]
+            assert len(ids) == 2 and run_cli(["sources", "remove", *ids], cli_env, cwd=tmp_path).returncode == 0
+            bot.mention(slack_escaped(story), ts="1600.000003")
+            answer = bot.wait_answer("1600.000003")[0]
+            assert answer.get("blocks") and "'4.5%' became '5.4%'" not in block_text(answer)
+            assert not any(a.get("text", "").startswith(":warning:") for a in slack.of("chat.update"))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
 def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(
     tmp_path: Path, cli_env: dict[str, str], story: str
 ) -> None:
