@@ -154,3 +154,17 @@ def test_a_running_process_sees_articles_other_processes_add_and_remove(
     gone = finder.find(NORRLAND_Q3_STORY)
     assert gone.matches == [] and gone.message.startswith("no original found")
     assert article_id not in {c.info.id for c in gone.considered}
+
+
+def test_the_bots_admin_adds_wait_for_the_same_lock(tmp_path: Path) -> None:
+    from bot.slack.app import Checker
+    from retrieval.fetch import FetchPolicy
+
+    settings = Settings(data_dir=tmp_path / "data", lock_timeout=60)
+    waits: list[str] = []
+    store = wiring.source_store(settings, on_wait=waits.append)
+    checker = Checker(store, None, FetchPolicy())
+    holder = hold_the_lock(tmp_path / "data", 2)
+    outcome = checker.add_file("q3.txt", source_file(tmp_path, "q3.txt", NORRLAND_Q3).read_bytes())
+    assert holder.wait(timeout=30) == 0  # it held the lock to the end: the add waited for it
+    assert outcome.status == "added" and waits and "waiting up to 60 s" in waits[0]
