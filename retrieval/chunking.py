@@ -91,8 +91,9 @@ def _budget_end(text: str, s: int, end: int, encoding: tiktoken.Encoding, max_to
         stop = min(end, s + size)
         tokens = encoding.encode_ordinary(text[s:stop])
         if len(tokens) > max_tokens:
-            _, offsets = encoding.decode_with_offsets(tokens[: max_tokens + 1])
-            return s + max(offsets[max_tokens], 1)
+            fits = len(encoding.decode_bytes(tokens[:max_tokens]))  # bytes; may end inside a character
+            chars = len(text[s:stop].encode("utf-8")[:fits].decode("utf-8", errors="ignore"))
+            return s + max(chars, 1)
         if stop >= end:
             return end
         size *= 2

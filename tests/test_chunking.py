@@ -207,6 +207,13 @@ def test_text_without_punctuation_or_spaces_is_cut_hard_at_the_budget(encoding: 
     assert covers(chunks, text) == text
 
 
+def test_a_hard_cut_never_splits_a_character_of_several_tokens(encoding: tiktoken.Encoding) -> None:
+    text = "".join(chr(0x4E00 + (i * 37) % 400) for i in range(20_000))  # rarer characters: 2-3 tokens each
+    chunks = chunk_text("a", text, encoding, 50)
+    assert all(0 < c.tokens <= 50 for c in chunks)
+    assert covers(chunks, text) == text
+
+
 def test_a_caption_transcript_without_punctuation_is_chunked_whole(encoding: tiktoken.Encoding) -> None:
     lines = [f"and then the mayor said the harbour plan number {i} would go ahead next spring" for i in range(4000)]
     text = "\n".join(lines)  # every line wraps onto the one before: a single 300 kB paragraph
