@@ -189,7 +189,7 @@ class SourceStore:
     # ---- reading -------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self._call(self.articles.count))
+        return int(self._call(lambda: self.articles.count()))
 
     def revision(self) -> str:
         """Changes whenever an article is added, updated or removed."""
@@ -244,7 +244,7 @@ class SourceStore:
 
     def query_chunks(self, vectors: np.ndarray, n_results: int) -> list[list[ChunkHit]]:
         """Nearest chunks to each vector (current versions only), as cosine similarities."""
-        if len(vectors) == 0 or self._call(self.chunks.count) == 0:
+        if len(vectors) == 0 or self._call(lambda: self.chunks.count()) == 0:
             return [[] for _ in range(len(vectors))]
         res = self._call(
             lambda: self.chunks.query(
