@@ -134,8 +134,8 @@ def ingest_cmd(
         with tqdm(total=estimate_total(request), unit="article", file=sys.stderr, disable=None, leave=False) as bar:
 
             def report(o: IngestOutcome) -> None:
-                counts[o.status] += 1
-                bar.update(1)
+                counts[o.status] += o.items
+                bar.update(o.items)
                 if o.status == "failed":
                     bar.write(f"failed: {o.error}", file=sys.stderr)
                 elif o.status == "skipped":

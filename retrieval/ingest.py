@@ -155,7 +155,7 @@ def _from_feed(feed_url: str, policy: Any, client: Any, limits: FeedLimits) -> I
         yield item
     if over_limit or late:
         summary = _skipped_line(feed_url, len(feed.entries), over_limit, late, limits)
-        yield IngestOutcome(feed_url, "skipped", error=summary)
+        yield IngestOutcome(feed_url, "skipped", error=summary, items=over_limit + late)
 
 
 def _within(policy: Any, deadline: float) -> Any:

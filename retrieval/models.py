@@ -116,3 +116,4 @@ class IngestOutcome:
     title: str | None = None
     chunks: int = 0
     error: str | None = None
+    items: int = 1  # input items this outcome stands for (a feed's skipped entries: several)

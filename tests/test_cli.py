@@ -221,4 +221,4 @@ def test_feed_limits_come_from_the_settings_with_a_summary_line(tmp_path: Path, 
     assert done.returncode == 1  # the two entries tried are dead links
     assert done.stderr.count("failed: ") == 2
     assert "skipped: " in done.stderr and "4 of 6 entries skipped: 4 over the limit of 2 entries" in done.stderr
-    assert "2 failed" in done.stderr and "1 skipped" in done.stderr
+    assert "2 failed" in done.stderr and "4 skipped" in done.stderr
