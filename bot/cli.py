@@ -2,7 +2,8 @@
 
 Settings are read here, once; errors from inside become one line on stderr and an exit code:
 0 success, 1 some items failed (ingest) or nothing found, 2 bad usage or configuration,
-3 the store could not be reached.
+3 the store could not be reached (or another process kept it busy for too long),
+4 the story's URL could not be fetched or read (check, search).
 """
 
 from __future__ import annotations
@@ -18,17 +19,41 @@ import click
 
 from bot import wiring
 from bot.settings import Settings, load_settings
-from retrieval.errors import ConfigError, FactDiffError, InputError, ModelFileError, StoreError
+from retrieval.errors import (
+    ConfigError,
+    ExtractionError,
+    FactDiffError,
+    FetchError,
+    InputError,
+    ModelFileError,
+    StoreError,
+)
 from retrieval.ingest import IngestRequest, estimate_total, fetch_article, ingest, is_url, iter_items
 from retrieval.models import ArticleInfo, IngestOutcome, SearchResult
 
 MAX_STORY_CHARS = 1_500_000
 
 
+#: Exit codes, as the README documents them.
+EXIT_FAILED = 1  # some items failed to ingest, or no original was found
+EXIT_USAGE = 2  # bad usage, input or setting
+EXIT_STORE = 3  # the store could not be reached, or stayed busy with another writer
+EXIT_FETCH = 4  # the story's URL could not be fetched or holds no article
+
+
+def exit_code(exc: FactDiffError) -> int:
+    if isinstance(exc, StoreError):
+        return EXIT_STORE
+    if isinstance(exc, (ConfigError, InputError, ModelFileError)):
+        return EXIT_USAGE
+    if isinstance(exc, (FetchError, ExtractionError)):
+        return EXIT_FETCH
+    return EXIT_FAILED
+
+
 def fail(exc: FactDiffError) -> NoReturn:
     click.echo(f"factdiff: error: {exc}", err=True)
-    code = 3 if isinstance(exc, StoreError) else 2 if isinstance(exc, (ConfigError, InputError, ModelFileError)) else 1
-    sys.exit(code)
+    sys.exit(exit_code(exc))
 
 
 class Context:
@@ -48,7 +73,7 @@ class Context:
     @property
     def store(self) -> Any:
         if self._store is None:
-            self._store = wiring.source_store(self.settings)
+            self._store = wiring.source_store(self.settings, on_wait=lambda m: click.echo(f"factdiff: {m}", err=True))
         return self._store
 
 
@@ -105,26 +130,32 @@ def ingest_cmd(
     try:
         store = ctx.store
         policy = wiring.fetch_policy(ctx.settings)
-        counts = {"added": 0, "updated": 0, "unchanged": 0, "duplicate": 0, "failed": 0}
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "duplicate": 0, "skipped": 0, "failed": 0}
         with tqdm(total=estimate_total(request), unit="article", file=sys.stderr, disable=None, leave=False) as bar:
 
             def report(o: IngestOutcome) -> None:
-                counts[o.status] += 1
-                bar.update(1)
+                counts[o.status] += o.items
+                bar.update(o.items)
                 if o.status == "failed":
                     bar.write(f"failed: {o.error}", file=sys.stderr)
+                elif o.status == "skipped":
+                    bar.write(f"skipped: {o.error}", file=sys.stderr)
                 elif o.status == "duplicate":
-                    bar.write(f"duplicate: {o.origin} has the same text as stored article {o.article_id}; skipped")
+                    bar.write(
+                        f"duplicate: {o.origin} has the same text as stored article {o.article_id}; "
+                        "recorded as a further location of it"
+                    )
                 elif not quiet:
                     bar.write(f"{o.status}: {o.article_id}  {o.title}  ({o.chunks} chunks)")
 
-            ingest(store, iter_items(request, policy), batch_size=batch_size, on_outcome=report)
+            limits = wiring.feed_limits(ctx.settings)
+            ingest(store, iter_items(request, policy, feed_limits=limits), batch_size=batch_size, on_outcome=report)
     except FactDiffError as exc:
         fail(exc)
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
     click.echo(f"ingested: {summary}; {store.count()} articles in the store", err=quiet)
     if counts["failed"]:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.group("sources")
@@ -182,6 +213,9 @@ def sources_show(ctx: Context, article_id: str, fmt: str) -> None:
     ):
         if value:
             click.echo(f"{key}: {value}")
+    for loc in i.locations:
+        about = ", ".join(v for v in (loc.get("title"), loc.get("source"), loc.get("published")) if v)
+        click.echo(f"Also at: {loc.get('place') or loc.get('id') or '-'}" + (f"  ({about})" if about else ""))
     click.echo("")
     click.echo(art.text)
 
@@ -202,7 +236,7 @@ def sources_remove(ctx: Context, article_ids: tuple[str, ...]) -> None:
             click.echo(f"factdiff: error: {exc}", err=True)
             failed = True
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 def read_story(source: str | None) -> str:
@@ -279,7 +313,7 @@ def search_cmd(ctx: Context, story: str | None, fmt: str, top: int) -> None:
     else:
         print_search(result, top)
     if not result.matches:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None]:
@@ -307,7 +341,8 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
     Lists reworded claims (with what changed), added claims and omitted source facts, each
     with the verbatim source sentence, title, date and link. With OPENAI_API_KEY (or
     OPENAI_BASE_URL) set, an LLM judges the offline engine's candidates; --no-llm skips it;
-    --show-prompt prints what would leave the building instead. Exit code 1 when no original is found.
+    --show-prompt prints what would leave the building instead. Exit code 1 when no original is
+    found, 4 when the story's URL cannot be fetched.
     """
     from checker.judge import PromptPreview
     from checker.models import report_to_json
@@ -335,7 +370,7 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
     else:
         click.echo(render_text(report, color=sys.stdout.isatty() if color is None else color))
     if not report.sources:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command("demo")

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(15.0, alias="FACTDIFF_FETCH_TIMEOUT", gt=0, le=120)
     max_download_bytes: int = Field(5_000_000, alias="FACTDIFF_MAX_DOWNLOAD_BYTES", ge=10_000)
     log_level: str = Field("WARNING", alias="FACTDIFF_LOG_LEVEL")
+    lock_timeout: float = Field(300.0, alias="FACTDIFF_LOCK_TIMEOUT", ge=0, le=86_400)
+    feed_max_entries: int = Field(200, alias="FACTDIFF_FEED_MAX_ENTRIES", ge=1, le=100_000)
+    feed_deadline: float = Field(600.0, alias="FACTDIFF_FEED_DEADLINE", gt=0, le=86_400)
 
     @staticmethod
     def id_list(value: str) -> frozenset[str]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import tiktoken
@@ -11,6 +14,8 @@ from bot.settings import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import StoreError
 from retrieval.fetch import FetchPolicy
+from retrieval.ingest import FeedLimits
+from retrieval.locking import WriteLock
 from retrieval.search import OriginalFinder
 from retrieval.store import SourceStore, StoreConfig
 from retrieval.tokens import encoding_name_for_model, get_encoding
@@ -18,8 +23,9 @@ from retrieval.tokens import encoding_name_for_model, get_encoding
 log = logging.getLogger(__name__)
 
 
-def chroma_client(settings: Settings) -> Any:
-    """An HttpClient when CHROMA_HOST is set, else an embedded PersistentClient."""
+def chroma_client(settings: Settings, lock: WriteLock | None = None) -> Any:
+    """An HttpClient when CHROMA_HOST is set, else an embedded PersistentClient (opened under
+    the data directory's write lock, when given: opening may write to the store's files)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -32,12 +38,26 @@ def chroma_client(settings: Settings) -> Any:
             )
         except Exception as exc:  # connection refused, TLS errors, version mismatch
             raise StoreError(f"cannot reach the Chroma server at {where}: {exc}") from exc
-    path = settings.data_dir / "chroma"
+    path = local_store_path(settings)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        with lock.hold() if lock is not None else nullcontext():
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except StoreError:
+        raise
     except Exception as exc:
         raise StoreError(f"cannot open the local store at {path}: {exc}") from exc
+
+
+def local_store_path(settings: Settings) -> Path:
+    return settings.data_dir / "chroma"
+
+
+def write_lock(settings: Settings, on_wait: Callable[[str], None] | None = None) -> WriteLock | None:
+    """The embedded store's write lock (None with a Chroma server, which locks by itself)."""
+    if settings.chroma_host:
+        return None
+    return WriteLock(local_store_path(settings), settings.lock_timeout, on_wait)
 
 
 def openai_client(settings: Settings) -> Any:
@@ -59,12 +79,22 @@ def embedder(settings: Settings) -> Embedder:
     return make_embedder(settings.embeddings, openai_client=client, openai_model=settings.openai_embedding_model)
 
 
-def source_store(settings: Settings, client: Any = None, emb: Embedder | None = None) -> SourceStore:
+def source_store(
+    settings: Settings,
+    client: Any = None,
+    emb: Embedder | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> SourceStore:
+    """The store; an embedded one holds the data directory's write lock for its writes and
+    reopens itself when another process changed it (``on_wait`` hears when it must wait)."""
+    lock = write_lock(settings, on_wait) if client is None else None
     return SourceStore(
-        client if client is not None else chroma_client(settings),
+        client if client is not None else chroma_client(settings, lock),
         emb or embedder(settings),
         encoding(settings),
         StoreConfig(prefix=settings.collection_prefix, chunk_tokens=settings.chunk_tokens),
+        lock=lock,
+        reopen=(lambda: chroma_client(settings)) if lock is not None else None,
     )
 
 
@@ -102,6 +132,10 @@ def diff_engine(store: SourceStore, judge: Any = None) -> Any:
     from checker.engine import DiffEngine, default_aligner
 
     return DiffEngine(finder(store), align_embedder=default_aligner(), judge=judge)
+
+
+def feed_limits(settings: Settings) -> FeedLimits:
+    return FeedLimits(max_entries=settings.feed_max_entries, deadline=settings.feed_deadline)
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:

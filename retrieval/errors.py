@@ -35,6 +35,10 @@ class StoreError(FactDiffError):
     """The vector store could not be reached or refused an operation."""
 
 
+class StoreBusyError(StoreError):
+    """Another process holds the embedded store's write lock for longer than we may wait."""
+
+
 class NotFoundError(FactDiffError):
     """A stored article id that does not exist."""
 

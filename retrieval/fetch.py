@@ -23,6 +23,7 @@ import ipaddress
 import logging
 import socket
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ FEED_TYPES: tuple[str, ...] = (
     "text/xml",
     "text/html",
 )
+
+#: Content codings accepted (at most one per response), and the Accept-Encoding we send.
+CODINGS: dict[str, int] = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+ACCEPT_ENCODING = "gzip, deflate"
 
 _SCHEMES = frozenset({"http", "https"})
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -199,25 +204,31 @@ def _open(client: httpx.Client, hop: httpx.URL, trip: _Trip) -> Iterator[httpx.R
     request = client.build_request(
         "GET",
         hop,
-        headers={"User-Agent": trip.policy.user_agent, "Accept": ", ".join(trip.accept)},
+        headers={
+            "User-Agent": trip.policy.user_agent,
+            "Accept": ", ".join(trip.accept),
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         timeout=httpx.Timeout(trip.remaining(hop)),
         extensions={"trace": _connect_guard(hop, trip)} if guard else {},
     )
     try:
         response = client.send(request, stream=True, follow_redirects=False)
-    except httpx.HTTPError as exc:
+    except httpx.InvalidURL as exc:  # httpx builds the next request of a redirect, and may choke on it
+        raise trip.error(f"it redirects to an address that is not an http(s) URL ({exc})", hop) from exc
+    except (httpx.HTTPError, httpx.StreamError) as exc:
         raise _translate(exc, hop, trip) from exc
     try:
         if guard:
             _check_peer(response.extensions.get("network_stream"), hop, trip)
         yield response
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.StreamError) as exc:
         raise _translate(exc, hop, trip) from exc
     finally:
         response.close()
 
 
-def _translate(exc: httpx.HTTPError, hop: httpx.URL, trip: _Trip) -> FetchError:
+def _translate(exc: httpx.HTTPError | httpx.StreamError, hop: httpx.URL, trip: _Trip) -> FetchError:
     """Turn an httpx exception into a one-line FetchError."""
     if isinstance(exc, httpx.TimeoutException):
         return trip.timed_out(hop)
@@ -278,21 +289,74 @@ def _parse_content_type(header: str) -> tuple[str, str | None]:
 
 
 def _read_body(response: httpx.Response, hop: httpx.URL, trip: _Trip) -> bytes:
-    """The (decoded) body, refused when the declared or the streamed size is over the cap."""
+    """The body, decoded from at most one content coding with a hard limit on the output:
+    refused when the declared, the received or the decoded size is over the cap."""
     limit = trip.policy.max_bytes
     declared = response.headers.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > limit:
         raise trip.error(f"page too large ({int(declared):,} bytes; the limit is {limit:,})", hop)
+    decoder = _decoder(response.headers.get("content-encoding", ""), hop, trip)
     chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
+    size = received = 0
+    for raw in response.iter_raw():
+        received += len(raw)
+        try:
+            chunk = decoder.decode(raw, limit - size) if decoder else raw
+        except zlib.error as exc:
+            raise trip.error(f"the page's {decoder.coding if decoder else ''} data is corrupt ({exc})", hop) from exc
         size += len(chunk)
-        if size > limit:
+        if size > limit or received > limit:
             raise trip.error(f"page too large (stopped reading at {limit:,} bytes)", hop)
         if time.monotonic() > trip.deadline:
             raise trip.timed_out(hop)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _decoder(header: str, hop: httpx.URL, trip: _Trip) -> _Inflater | None:
+    """The decoder for a Content-Encoding header: one of CODINGS, or none (identity)."""
+    codings = [c.strip().lower() for c in header.split(",") if c.strip() and c.strip().lower() != "identity"]
+    if len(codings) > 1:
+        raise trip.error(f"the page is encoded more than once ({header.strip()}); one coding is accepted", hop)
+    if not codings:
+        return None
+    if codings[0] not in CODINGS:
+        raise trip.error(f"unsupported content encoding {codings[0]!r} (accepted: {ACCEPT_ENCODING})", hop)
+    return _Inflater(codings[0])
+
+
+class _Inflater:
+    """gzip or deflate, decoded with a bound on the output of every call (no bomb gets far)."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._wbits = CODINGS[coding]
+        self._obj = zlib.decompressobj(self._wbits)
+        self._started = False
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """Decode ``data``; stops once more than ``room`` bytes came out (the caller refuses)."""
+        out = bytearray()
+        if not self._started and data:
+            self._started = True
+            data = self._sniff(data)
+        while data and len(out) <= room:
+            out += self._obj.decompress(data, room + 1 - len(out))
+            data = self._obj.unconsumed_tail
+            if self._obj.eof:
+                rest = self._obj.unused_data
+                if not (rest and self._wbits > zlib.MAX_WBITS):
+                    break  # trailing bytes after a deflate stream are ignored
+                self._obj = zlib.decompressobj(self._wbits)  # a further gzip member
+                data = rest
+        return bytes(out)
+
+    def _sniff(self, data: bytes) -> bytes:
+        """Servers often send raw deflate for 'deflate' (it should be zlib-wrapped)."""
+        if self.coding == "deflate" and (len(data) < 2 or (data[0] & 0x0F) != 8 or int.from_bytes(data[:2]) % 31):
+            self._wbits = -zlib.MAX_WBITS
+            self._obj = zlib.decompressobj(self._wbits)
+        return data
 
 
 # --- SSRF guard ----------------------------------------------------------------------------

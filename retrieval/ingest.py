@@ -7,6 +7,7 @@ line and the rest carry on. Drafts are stored in batches so the embedder works e
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +32,15 @@ class IngestRequest:
     feeds: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FeedLimits:
+    """How much of one feed is fetched: at most ``max_entries`` entries, within ``deadline``
+    seconds for the feed and all its entries; what is left is skipped with a summary line."""
+
+    max_entries: int = 200
+    deadline: float = 600.0
+
+
 def is_url(target: str) -> bool:
     return target.lower().startswith(("http://", "https://"))
 
@@ -46,8 +56,13 @@ def estimate_total(request: IngestRequest) -> int | None:
     return total + sum(count_jsonl(p) for p in request.jsonl)
 
 
-def iter_items(request: IngestRequest, fetch_policy: Any = None, http_client: Any = None) -> Iterator[Item]:
-    """Drafts to store, or failed outcomes for items that could not be read."""
+def iter_items(
+    request: IngestRequest,
+    fetch_policy: Any = None,
+    http_client: Any = None,
+    feed_limits: FeedLimits | None = None,
+) -> Iterator[Item]:
+    """Drafts to store, or failed (or skipped) outcomes for items that could not be read."""
     for target in request.targets:
         if is_url(target):
             yield _from_url(target, fetch_policy, http_client)
@@ -70,7 +85,7 @@ def iter_items(request: IngestRequest, fetch_policy: Any = None, http_client: An
     for path in request.jsonl:
         yield from _from_jsonl(path)
     for feed in request.feeds:
-        yield from _from_feed(feed, fetch_policy, http_client)
+        yield from _from_feed(feed, fetch_policy, http_client, feed_limits or FeedLimits())
 
 
 def _from_file(path: Path) -> Item:
@@ -108,26 +123,57 @@ def _from_url(url: str, policy: Any, client: Any) -> Item:
     try:
         return fetch_article(url, policy, client)[0]
     except FactDiffError as exc:
-        msg = str(exc)
-        return IngestOutcome(url, "failed", error=msg if url in msg else f"{url}: {msg}")
+        return _failed(url, exc)
 
 
-def _from_feed(feed_url: str, policy: Any, client: Any) -> Iterator[Item]:
+def _failed(url: str, exc: Exception) -> IngestOutcome:
+    msg = str(exc)
+    return IngestOutcome(url, "failed", error=msg if url in msg else f"{url}: {msg}")
+
+
+def _from_feed(feed_url: str, policy: Any, client: Any, limits: FeedLimits) -> Iterator[Item]:
     from retrieval.feeds import read_feed
 
+    deadline = time.monotonic() + limits.deadline
     try:
-        feed = read_feed(feed_url, policy, client=client)
+        feed = read_feed(feed_url, _within(policy, deadline), client=client)
     except FactDiffError as exc:
-        msg = str(exc)
-        yield IngestOutcome(feed_url, "failed", error=msg if feed_url in msg else f"{feed_url}: {msg}")
+        yield _failed(feed_url, exc)
         return
     for problem in feed.problems:
         yield IngestOutcome(feed_url, "failed", error=f"{feed_url}: {problem}")
-    for entry in feed.entries:
-        item = _from_url(entry.link, policy, client)
+    entries = feed.entries[: limits.max_entries]
+    over_limit = len(feed.entries) - len(entries)
+    late = 0
+    for n, entry in enumerate(entries):
+        if time.monotonic() >= deadline:
+            late = len(entries) - n
+            break
+        item = _from_url(entry.link, _within(policy, deadline), client)
         if isinstance(item, ArticleDraft) and entry.published and not item.published:
             item = replace(item, published=entry.published)
         yield item
+    if over_limit or late:
+        summary = _skipped_line(feed_url, len(feed.entries), over_limit, late, limits)
+        yield IngestOutcome(feed_url, "skipped", error=summary, items=over_limit + late)
+
+
+def _within(policy: Any, deadline: float) -> Any:
+    """The fetch policy, its timeout cut to what is left of the feed's deadline."""
+    if policy is None:
+        return policy
+    left = max(deadline - time.monotonic(), 0.001)
+    return replace(policy, timeout=min(policy.timeout, left))
+
+
+def _skipped_line(feed_url: str, total: int, over_limit: int, late: int, limits: FeedLimits) -> str:
+    """One summary line of a feed's entries that were not fetched, and why."""
+    reasons = []
+    if over_limit:
+        reasons.append(f"{over_limit} over the limit of {limits.max_entries} entries (FACTDIFF_FEED_MAX_ENTRIES)")
+    if late:
+        reasons.append(f"{late} not reached within {limits.deadline:g} s (FACTDIFF_FEED_DEADLINE)")
+    return f"{feed_url}: {over_limit + late} of {total} entries skipped: {'; '.join(reasons)}"
 
 
 def ingest(

@@ -42,6 +42,8 @@ class ArticleInfo:
     ingested_at: str | None = None
     version: str = ""  # short hash of the text: which chunks are current
     extra: dict[str, MetaValue] = field(default_factory=dict, hash=False, compare=False)
+    # further places the same text was found (copies): place, and the copy's title, source, date
+    locations: tuple[dict[str, str], ...] = field(default=(), hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,11 @@ class IngestOutcome:
     """What happened to one input item: stored, updated, unchanged or failed."""
 
     origin: str
-    status: str  # "added" | "updated" | "unchanged" | "duplicate" (same text as article_id) | "failed"
+    # "added" | "updated" | "unchanged" | "duplicate" (same text as article_id, found at another place:
+    # recorded as a further location of it) | "skipped" (not tried: a feed's limits) | "failed"
+    status: str
     article_id: str | None = None
     title: str | None = None
     chunks: int = 0
     error: str | None = None
+    items: int = 1  # input items this outcome stands for (a feed's skipped entries: several)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from retrieval.errors import ExtractionError, InputError
 from retrieval.models import ArticleDraft, MetaValue
@@ -170,15 +171,25 @@ def iter_folder(folder: Path) -> Iterator[Path]:
             yield p
 
 
-def iter_jsonl(path: Path) -> Iterator[ArticleDraft | InputError]:
-    """One draft (or one error) per non-blank line of a JSONL file."""
+def iter_jsonl(path: Path, max_record_bytes: int = MAX_FILE_BYTES) -> Iterator[ArticleDraft | InputError]:
+    """One draft (or one error) per non-blank line of a JSONL file. A line over
+    ``max_record_bytes`` (the file limit, by default) is refused without being read whole."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(max_record_bytes + 1):
+            number += 1
             origin = f"{path}:{number}"
+            if len(raw) > max_record_bytes and not raw.endswith(b"\n"):
+                skipped = _skip_line(handle)
+                yield InputError(
+                    f"{origin}: the record is over the {max_record_bytes:,}-byte limit "
+                    f"({len(raw) + skipped:,} bytes); split the text or store it as a file"
+                )
+                continue
             if not raw.strip():
                 continue
             try:
@@ -186,17 +197,37 @@ def iter_jsonl(path: Path) -> Iterator[ArticleDraft | InputError]:
             except UnicodeDecodeError:
                 yield InputError(f"{origin}: not UTF-8 text")
             except json.JSONDecodeError as exc:
-                yield InputError(f"{origin}: not valid JSON ({exc.msg} at column {exc.colno})")
+                reason = exc.msg.removesuffix(" at")  # "Invalid control character at": no "at at column"
+                yield InputError(f"{origin}: not valid JSON ({reason} at column {exc.colno})")
             except InputError as exc:
                 yield exc
 
 
+def _skip_line(handle: BinaryIO) -> int:
+    """Read past the rest of the current line, a block at a time; how many bytes it held."""
+    skipped = 0
+    while block := handle.readline(1 << 20):
+        skipped += len(block)
+        if block.endswith(b"\n"):
+            break
+    return skipped
+
+
 def count_jsonl(path: Path) -> int:
+    """Non-blank lines, read a block at a time (a record may be larger than memory allows)."""
+    count = 0
+    content = False
     try:
         with path.open("rb") as f:
-            return sum(1 for line in f if line.strip())
+            while block := f.read(1 << 20):
+                *ends, rest = block.split(b"\n")
+                for line in ends:
+                    count += bool(content or line.strip())
+                    content = False
+                content = content or bool(rest.strip())
     except OSError:
         return 0
+    return count + content
 
 
 def parse_jsonl_object(obj: object, origin: str) -> ArticleDraft:

@@ -73,7 +73,7 @@ class OriginalFinder:
 
     def lexical_index(self) -> LexicalIndex:
         """The BM25 index, rebuilt when the store changed since it was built."""
-        rev = self.store.revision()
+        rev = self.store.refresh()  # catches up with other processes' writes
         with self._lock:
             if self._lexical is None or rev != self._revision:
                 self._lexical = LexicalIndex(self.store.iter_texts())
@@ -134,22 +134,16 @@ class OriginalFinder:
 
     def _dense_matrix(self, ids: list[str], vectors: np.ndarray, infos: dict[str, ArticleInfo]) -> np.ndarray:
         """Best cosine similarity of each sentence (rows) to each candidate's chunks (columns)."""
-        res = self.store._call(
-            lambda: self.store.chunks.get(where={"article_id": {"$in": ids}}, include=["embeddings", "metadatas"])
-        )
         current = {aid: info.version for aid, info in infos.items()}
         out = np.zeros((len(vectors), len(ids)), dtype=np.float32)
-        if not res["ids"]:
-            return out
         col = {aid: j for j, aid in enumerate(ids)}
-        emb = np.asarray(res["embeddings"], dtype=np.float32)
-        sims = vectors @ emb.T
-        for k, meta in enumerate(res["metadatas"]):
-            aid = str(meta["article_id"])
-            if current.get(aid) != meta.get("text_hash"):
-                continue  # an old version's chunks, or an article not committed (yet)
-            j = col[aid]
-            out[:, j] = np.maximum(out[:, j], sims[:, k])
+        for article_ids, hashes, emb in self.store.chunk_vectors(ids):
+            sims = vectors @ emb.T
+            for k, (aid, version) in enumerate(zip(article_ids, hashes, strict=True)):
+                if current.get(aid) != version:
+                    continue  # an old version's chunks, or an article not committed (yet)
+                j = col[aid]
+                out[:, j] = np.maximum(out[:, j], sims[:, k])
         return np.clip(out, 0.0, 1.0)
 
     def _coverage_matrix(self, ids: list[str], query: _Query, index: LexicalIndex) -> tuple[np.ndarray, np.ndarray]:

@@ -149,7 +149,12 @@ _DATELINE = re.compile(
 )
 _QUOTE_CHARS = re.compile(r"[\"\u201c\u201d]")
 _LIST_ITEM = re.compile(r"\s*(?:[-*\u2022\u2013]|\d{1,3}[.)]|[a-z][.)])\s+")
-_BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)")
+_BOUNDARY = re.compile(
+    r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09\u201d\u2019]*"
+)
+#: Sentence ends of scripts written without spaces (Chinese, Japanese): they end a sentence
+#: wherever they stand, whatever follows.
+FULL_WIDTH_ENDS = "\u3002\uff01\uff1f"
 _GLUED = re.compile(
     r"(?:(?<=[a-z\d%)\"\u201d'\u2019!?])|(?<=[A-Z]{2})|(?<=\.\.))[.!?]([\"\u201c\u201d]{0,2})(?=[A-Z][A-Za-z\d&'\u2019]|[AI]\s)"
 )
@@ -185,7 +190,7 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
         if stripped:
             start = pos + (len(body) - len(body.lstrip()))
             end = pos + len(body.rstrip())
-            if spans and _wraps(text[spans[-1][0] : spans[-1][1]], stripped):
+            if spans and _wraps(_ends_of(text, spans[-1]), stripped):
                 spans[-1] = (spans[-1][0], end)
             else:
                 spans.append((start, end))
@@ -193,6 +198,15 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
             spans.append((-1, -1))  # blank line: a hard paragraph break
         pos += len(line)
     return [s for s in spans if s[0] >= 0]
+
+
+def _ends_of(text: str, span: tuple[int, int]) -> str:
+    """A paragraph, or its opening and closing words when it is long: all :func:`_wraps` reads
+    (so that a transcript of a million wrapped lines is read once, not once per line)."""
+    start, end = span
+    if end - start <= 400:
+        return text[start:end]
+    return text[start : start + 100] + " \u2026 " + text[end - 200 : end]
 
 
 _JOINERS = frozenset(
@@ -274,7 +288,9 @@ def _candidate_cuts(text: str, start: int, end: int, keep_quotes: bool = True) -
     marker = _LIST_ITEM.match(text, start, end)
     floor = marker.end() if marker else start  # "1. Ten new buses" is one item, not "1." + ...
     marks = _quote_marks(text, start, end) if keep_quotes and cuts - glued else []
-    return [c for c in sorted(cuts | glued) if c > floor and (c in glued or not _inside_quote(marks, c))]
+    ordered = sorted(cuts | glued)
+    quoted = _inside_quotes(marks, ordered)
+    return [c for c in ordered if c > floor and (c in glued or c not in quoted)]
 
 
 def _is_boundary(text: str, p_start: int, p_end: int, end: int) -> bool:
@@ -282,6 +298,8 @@ def _is_boundary(text: str, p_start: int, p_end: int, end: int) -> bool:
     if nxt >= end:
         return False
     follower = text[nxt]
+    if text[p_start] in FULL_WIDTH_ENDS:
+        return True
     if not (follower.isupper() or follower.isdigit() or follower in "\"'\u201c\u2018(["):
         return False
     if text[p_start] != "." or text[p_start:p_end].startswith(".."):
@@ -341,17 +359,21 @@ def _quote_marks(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return marks
 
 
-def _inside_quote(marks: list[tuple[int, int]], cut: int) -> bool:
-    """Is ``cut`` inside a quotation that opens before it and closes after it, in this paragraph?
-    ``marks`` are the paragraph's quote marks (:func:`_quote_marks`).
+def _inside_quotes(marks: list[tuple[int, int]], cuts: list[int]) -> set[int]:
+    """The ``cuts`` (in order) inside a quotation that opens before them and closes after them,
+    in this paragraph; ``marks`` are the paragraph's quote marks (:func:`_quote_marks`). One
+    pass over both lists.
 
     An opening quote that never closes (a quotation cut short) holds nothing together.
     """
+    last_close = max((p for p, step in marks if step < 0), default=-1)
+    inside: set[int] = set()
     depth = 0
-    for p, step in marks:
-        if p >= cut:
-            break
-        depth = max(0, depth + step)
-    if depth == 0:
-        return False
-    return any(step < 0 for p, step in marks if p >= cut)
+    i = 0
+    for cut in cuts:
+        while i < len(marks) and marks[i][0] < cut:
+            depth = max(0, depth + marks[i][1])
+            i += 1
+        if depth > 0 and last_close >= cut:
+            inside.add(cut)
+    return inside

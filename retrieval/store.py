@@ -12,16 +12,31 @@ answer from a Chroma server. Writes are ordered so that nothing is half-stored: 
 chunks first (ids carry the text hash), then the article record (the commit point), then
 the old version's chunks are deleted. Readers ignore chunks whose hash is not the
 article's current one.
+
+An embedded store is shared with other processes through its files: writes hold the data
+directory's :class:`~retrieval.locking.WriteLock`, and a process that sees another one's
+change (the revision moved without it writing) reopens its client before reading on, since
+an embedded client keeps its vector index in memory. Orphan chunks (left by a process that was
+killed between the two writes) are swept by the first write of each process.
+
+Provenance: the first stored version of a text keeps its title, URL, source and date. The
+same text met at another place (URL, or file) is a copy: its place is recorded as a further
+location of the stored article, never a replacement. An explicit id or the same URL is the
+same article, updated in place.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +46,7 @@ import tiktoken
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError, StoreError
+from retrieval.locking import WriteLock
 from retrieval.models import (
     ArticleDraft,
     ArticleInfo,
@@ -46,6 +62,9 @@ log = logging.getLogger(__name__)
 _CORE_KEYS = ("title", "url", "published", "source", "author")
 _EXTRA_PREFIX = "x_"
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]+")
+_LINE_SUFFIX = re.compile(r"(?<=\.jsonl):\d+$", re.IGNORECASE)
+MAX_LOCATIONS = 50  # further locations kept per article (a wire story copied everywhere)
+ORPHAN_AGE = 3600  # seconds after which a chunk without its article is a leftover, not a write in flight
 
 
 def normalised_text(text: str) -> str:
@@ -73,6 +92,8 @@ def canonical_url(url: str) -> str:
 class StoreConfig:
     prefix: str = "factdiff"
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    # records per read: SQLite refuses a query with over 32,766 variables (40k chunks did)
+    read_page: int = 5000
 
 
 @dataclass
@@ -82,6 +103,7 @@ class _Prepared:
     status: str
     hash: str
     chunks: list[Chunk]
+    locations: list[dict[str, str]] = field(default_factory=list)
 
 
 class SourceStore:
@@ -93,34 +115,81 @@ class SourceStore:
         embedder: Embedder,
         encoding: tiktoken.Encoding,
         config: StoreConfig | None = None,
+        *,
+        lock: WriteLock | None = None,
+        reopen: Callable[[], Any] | None = None,
     ) -> None:
+        """``lock`` and ``reopen`` are for an embedded store shared with other processes: the
+        data directory's write lock, and how to open a fresh client on it."""
         self.client = client
         self.embedder = embedder
         self.encoding = encoding
         self.config = config or StoreConfig()
-        space = _SAFE_ID.sub("-", embedder.name).strip("-.")
+        self.lock = lock
+        self._reopen = reopen
+        self._guard: AbstractContextManager[Any] = threading.RLock() if reopen else nullcontext()
+        self._space = _SAFE_ID.sub("-", embedder.name).strip("-.")
+        self._swept = False
+        self._open_collections()
         try:
-            self.articles = client.get_or_create_collection(
-                f"{self.config.prefix}-articles-{space}",
+            self._max_batch = int(client.get_max_batch_size())
+        except Exception:  # older servers do not say
+            self._max_batch = 1000
+        self._seen = self.revision()
+
+    def _open_collections(self) -> None:
+        try:
+            self.articles = self.client.get_or_create_collection(
+                f"{self.config.prefix}-articles-{self._space}",
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
-            self.chunks = client.get_or_create_collection(
-                f"{self.config.prefix}-chunks-{space}",
+            self.chunks = self.client.get_or_create_collection(
+                f"{self.config.prefix}-chunks-{self._space}",
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
             raise StoreError(f"cannot open the source store: {exc}") from exc
-        try:
-            self._max_batch = int(client.get_max_batch_size())
-        except Exception:  # older servers do not say
-            self._max_batch = 1000
+
+    # ---- other processes -----------------------------------------------------------------
+
+    def refresh(self) -> str:
+        """The store's revision, after catching up with what other processes stored or removed.
+
+        Call it before a piece of work (a check): an embedded client that missed another
+        process's writes is reopened (under the write lock, so never mid-write)."""
+        revision = self.revision()
+        if revision != self._seen and self._reopen is not None:
+            with self._write_lock():
+                self._catch_up()
+        self._seen = self.revision() if self._reopen is not None else revision
+        return self._seen
+
+    def _catch_up(self) -> None:
+        """With the write lock held: reopen the client if another process wrote since we looked."""
+        if self._reopen is None or self.revision() == self._seen:
+            return
+        with self._guard:
+            log.info("the store changed in another process; reopening it")
+            old = self.client
+            close = getattr(old, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:  # a client that cannot close cleanly is dropped anyway
+                    log.warning("closing the old store client failed: %s", exc)
+            self.client = self._reopen()
+            self._open_collections()
+        self._seen = self.revision()
+
+    def _write_lock(self) -> AbstractContextManager[Any]:
+        return self.lock.hold() if self.lock is not None else nullcontext()
 
     # ---- reading -------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self._call(self.articles.count))
+        return int(self._call(lambda: self.articles.count()))
 
     def revision(self) -> str:
         """Changes whenever an article is added, updated or removed."""
@@ -175,7 +244,7 @@ class SourceStore:
 
     def query_chunks(self, vectors: np.ndarray, n_results: int) -> list[list[ChunkHit]]:
         """Nearest chunks to each vector (current versions only), as cosine similarities."""
-        if len(vectors) == 0 or self._call(self.chunks.count) == 0:
+        if len(vectors) == 0 or self._call(lambda: self.chunks.count()) == 0:
             return [[] for _ in range(len(vectors))]
         res = self._call(
             lambda: self.chunks.query(
@@ -192,6 +261,40 @@ class SourceStore:
             )
         return out
 
+    def chunk_vectors(self, ids: Sequence[str]) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
+        """The stored chunks of the articles ``ids``, page by page (so that no article is too
+        large to read): their article ids, text hashes and vectors (one row each)."""
+        if not ids:
+            return
+        where = {"article_id": {"$in": list(ids)}}
+        for _, metas, vectors in self._chunk_pages(where, ["embeddings", "metadatas"]):
+            yield (
+                [str(m["article_id"]) for m in metas],
+                [str(m.get("text_hash", "")) for m in metas],
+                np.asarray(vectors, dtype=np.float32),
+            )
+
+    def _chunk_pages(
+        self, where: dict[str, Any] | None, include: list[str]
+    ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+        offset = 0
+        page = self.config.read_page
+        while True:
+            res = self._call(
+                lambda: self.chunks.get(where=where, include=include, limit=page, offset=offset)  # noqa: B023
+            )
+            if not res["ids"]:
+                return
+            n = len(res["ids"])
+            metas = res.get("metadatas") if "metadatas" in include else None
+            vectors = res.get("embeddings") if "embeddings" in include else None
+            yield (
+                res["ids"],
+                list(metas if metas is not None else [None] * n),
+                list(vectors if vectors is not None else [None] * n),
+            )
+            offset += n
+
     # ---- writing -------------------------------------------------------------------------
 
     def add(self, draft: ArticleDraft) -> IngestOutcome:
@@ -200,7 +303,8 @@ class SourceStore:
     def add_many(self, drafts: Sequence[ArticleDraft]) -> list[IngestOutcome]:
         """Store or update articles; each one either fully lands or leaves no trace.
 
-        Returns one outcome per draft, in order. Lookups and writes are batched.
+        Returns one outcome per draft, in order. Lookups and writes are batched, under the
+        write lock of an embedded store.
         """
         outcomes: list[IngestOutcome | None] = [None] * len(drafts)
         cleaned: list[tuple[int, ArticleDraft, str]] = []
@@ -213,42 +317,132 @@ class SourceStore:
                 continue
             draft = replace(draft, text=text, title=(draft.title or "").strip() or _first_line(text))
             cleaned.append((i, draft, text_hash(text)))
+        if not cleaned:
+            return [o for o in outcomes if o is not None]
         try:
-            known = self._lookup(cleaned)
+            with self._write_lock():
+                self._before_write()
+                self._add_locked(cleaned, outcomes)
+                self._seen = self.revision()
         except StoreError as exc:
             return [
                 o or IngestOutcome(d.origin, "failed", error=str(exc)) for o, d in zip(outcomes, drafts, strict=True)
             ]
+        return [o for o in outcomes if o is not None]
+
+    def _add_locked(self, cleaned: list[tuple[int, ArticleDraft, str]], outcomes: list[IngestOutcome | None]) -> None:
+        known = self._lookup(cleaned)
         to_write: dict[str, tuple[int, _Prepared]] = {}
-        first_of_text: dict[str, str] = {}
+        first_of_text: dict[str, tuple[str, str]] = {}  # text hash -> (article id, place) in this batch
+        copies: dict[str, list[dict[str, str]]] = {}  # stored article id -> further locations found
         for i, draft, h in cleaned:
-            article_id, existing, duplicate = _identify(draft, h, known)
-            first = first_of_text.setdefault(h, article_id)
-            if first != article_id and draft.id:
-                duplicate, article_id = True, first  # the same text twice in this batch
-            if duplicate or (existing is not None and existing.get("text_hash") == h and _same_meta(existing, draft)):
-                n_chunks = int((existing or {}).get("chunks", 0))
-                outcomes[i] = IngestOutcome(
-                    draft.origin, "duplicate" if duplicate else "unchanged", article_id, draft.title, n_chunks
-                )
+            article_id, existing, kind = _identify(draft, h, known)
+            place = _place(draft)
+            if kind in ("text", "new") and h in first_of_text and first_of_text[h][0] != article_id:
+                article_id, kind = first_of_text[h][0], "batch"  # the same text earlier in this batch
+            first_of_text.setdefault(h, (article_id, place))
+            if kind == "text" or kind == "batch":
+                key = (place, _safe_id(draft.id))
+                if kind == "text":
+                    seen = _places(existing, article_id)
+                else:
+                    earlier = to_write.get(article_id)
+                    more = earlier[1].locations if earlier else []
+                    seen = {(first_of_text[h][1], article_id)} | {_key(x) for x in more}
+                if key in seen or (not key[1] and any(p == place for p, _ in seen)):
+                    outcomes[i] = IngestOutcome(draft.origin, "unchanged", article_id, draft.title)
+                    continue
+                location = _location(draft, place)
+                if kind == "batch" and article_id in to_write:
+                    to_write[article_id][1].locations.append(location)
+                else:
+                    copies.setdefault(article_id, []).append(location)
+                title = str((existing or {}).get("title") or draft.title)
+                outcomes[i] = IngestOutcome(draft.origin, "duplicate", article_id, title)
+                continue
+            if existing is not None and existing.get("text_hash") == h and _same_meta(existing, draft):
+                n_chunks = int(existing.get("chunks", 0))
+                outcomes[i] = IngestOutcome(draft.origin, "unchanged", article_id, draft.title, n_chunks)
                 continue
             if article_id in to_write:  # the same article twice in this batch: the last one wins
-                j, earlier = to_write[article_id]
-                outcomes[j] = IngestOutcome(earlier.draft.origin, "unchanged", article_id, earlier.draft.title)
+                j, earlier_p = to_write[article_id]
+                outcomes[j] = IngestOutcome(earlier_p.draft.origin, "unchanged", article_id, earlier_p.draft.title)
             status = "updated" if existing is not None else "added"
             chunks = chunk_text(article_id, draft.text, self.encoding, self.config.chunk_tokens)
-            to_write[article_id] = (i, _Prepared(draft, article_id, status, h, chunks))
+            prepared = _Prepared(draft, article_id, status, h, chunks, _stored_locations(existing))
+            to_write[article_id] = (i, prepared)
+        for aid, locations in copies.items():
+            if aid in to_write:
+                to_write[aid][1].locations.extend(locations)
         if to_write:
             for i, outcome in self._write(list(to_write.values())):
                 outcomes[i] = outcome
-        return [o for o in outcomes if o is not None]
+        self._record_copies({aid: locs for aid, locs in copies.items() if aid not in to_write}, known)
+
+    def _record_copies(
+        self, copies: dict[str, list[dict[str, str]]], known: dict[str, dict[str, tuple[str, dict[str, Any]]]]
+    ) -> None:
+        """Add further locations to stored articles' metadata (their own fields stay as they are)."""
+        if not copies:
+            return
+        metas = {i: m for by_key in known.values() for i, m in by_key.values()}
+        ids = sorted(copies)
+        updated = []
+        for aid in ids:
+            meta = dict(metas.get(aid) or {})
+            meta["locations"] = json.dumps((_stored_locations(meta) + copies[aid])[:MAX_LOCATIONS], ensure_ascii=False)
+            updated.append(meta)
+        self._call(lambda: self.articles.update(ids=ids, metadatas=updated))
+        self._bump()
 
     def remove(self, article_id: str) -> ArticleInfo:
-        info = self.get(article_id).info
-        self._call(lambda: self.chunks.delete(where={"article_id": article_id}))
-        self._call(lambda: self.articles.delete(ids=[article_id]))
-        self._bump()
+        with self._write_lock():
+            self._before_write()
+            info = self.get(article_id).info
+            self._delete_chunks({"article_id": article_id})
+            self._call(lambda: self.articles.delete(ids=[article_id]))
+            self._bump()
+            self._seen = self.revision()
         return info
+
+    def _before_write(self) -> None:
+        """With the write lock held: catch up with other processes, then (once per process)
+        sweep chunks that no article owns any more."""
+        self._catch_up()
+        if not self._swept:
+            self._swept = True
+            removed = self.sweep_orphans()
+            if removed:
+                log.warning("removed %d orphan chunks (left by an interrupted ingest)", removed)
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks whose article is missing or holds another version of the text: what a
+        process killed between writing chunks and its article leaves behind. Without the write
+        lock (a Chroma server) only chunks older than an hour go: younger ones may belong to
+        another process's write in flight."""
+        current: dict[str, str] = {}
+        for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
+            current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
+        cutoff = None if self.lock is not None else time.time() - ORPHAN_AGE
+        orphans = []
+        for ids, metas, _ in self._chunk_pages(None, ["metadatas"]):
+            for cid, meta in zip(ids, metas, strict=True):
+                m = meta or {}
+                if current.get(str(m.get("article_id"))) == m.get("text_hash"):
+                    continue
+                if cutoff is None or float(m.get("written", 0)) < cutoff:
+                    orphans.append(cid)
+        self._delete_chunk_ids(orphans)
+        return len(orphans)
+
+    def _delete_chunks(self, where: dict[str, Any]) -> None:
+        ids = [cid for page_ids, _, _ in self._chunk_pages(where, []) for cid in page_ids]
+        self._delete_chunk_ids(ids)
+
+    def _delete_chunk_ids(self, ids: list[str]) -> None:
+        page = self.config.read_page
+        for b in range(0, len(ids), page):
+            self._call(lambda b=b: self.chunks.delete(ids=ids[b : b + page]))  # type: ignore[misc]
 
     def _lookup(self, cleaned: list[tuple[int, ArticleDraft, str]]) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
         """Existing records that share an id, a URL or a text hash with the drafts: 3 queries."""
@@ -315,6 +509,7 @@ class SourceStore:
         metas: list[dict[str, MetaValue]] = []
         docs: list[str] = []
         vecs: list[np.ndarray] = []
+        written = int(time.time())
         for _, p, v in parts:
             short = p.hash[:12]
             for c in p.chunks:
@@ -327,6 +522,7 @@ class SourceStore:
                         "start": c.start,
                         "end": c.end,
                         "tokens": c.tokens,
+                        "written": written,
                     }
                 )
                 docs.append(c.text)
@@ -351,17 +547,17 @@ class SourceStore:
                     ids=[p.article_id for _, p, _ in parts],
                     embeddings=means,
                     documents=[p.draft.text for _, p, _ in parts],
-                    metadatas=[_metadata(p.draft, p.hash, len(p.chunks), now) for _, p, _ in parts],
+                    metadatas=[_metadata(p.draft, p.hash, len(p.chunks), now, p.locations) for _, p, _ in parts],
                 )
             )
         except StoreError:
-            self._try(lambda: self.chunks.delete(ids=ids))  # leave no half-stored version
+            self._try(lambda: self._delete_chunk_ids(ids))  # leave no half-stored version
             raise
         for _, p, _ in parts:
             if p.status == "updated":
                 self._try(
-                    lambda p=p: self.chunks.delete(  # type: ignore[misc]
-                        where={"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
+                    lambda p=p: self._delete_chunks(  # type: ignore[misc]
+                        {"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
                     )
                 )
 
@@ -370,19 +566,19 @@ class SourceStore:
 
     # ---- helpers -------------------------------------------------------------------------
 
-    @staticmethod
-    def _call(fn: Callable[[], Any]) -> Any:
+    def _call(self, fn: Callable[[], Any]) -> Any:
         try:
-            return fn()
+            with self._guard:
+                return fn()
         except StoreError:
             raise
         except Exception as exc:  # connection refused, server errors, validation errors
             raise StoreError(f"source store error: {exc}") from exc
 
-    @staticmethod
-    def _try(fn: Callable[[], Any]) -> None:
+    def _try(self, fn: Callable[[], Any]) -> None:
         try:
-            fn()
+            with self._guard:
+                fn()
         except Exception as exc:  # best-effort clean-up; the commit point already decided
             log.warning("clean-up in the source store failed: %s", exc)
 
@@ -393,22 +589,67 @@ def _safe_id(raw: str | None) -> str:
 
 def _identify(
     draft: ArticleDraft, h: str, known: dict[str, dict[str, tuple[str, dict[str, Any]]]]
-) -> tuple[str, dict[str, Any] | None, bool]:
-    """The id to store under, the existing record (an update), and whether the draft only
-    repeats another stored article's text under a different id (a duplicate)."""
+) -> tuple[str, dict[str, Any] | None, str]:
+    """The id to store under, the existing record, and how it was found: "id" or "url" (the
+    same article: update it), "text" (the same text stored from another place: a copy), or
+    "new". The same text from the article's own place counts as the same article."""
     given = _safe_id(draft.id)
     if given and given in known["id"]:
-        return given, known["id"][given][1], False
+        return given, known["id"][given][1], "id"
     if draft.url and canonical_url(draft.url) in known["url"]:
         found_id, meta = known["url"][canonical_url(draft.url)]
-        return found_id, meta, False
+        return found_id, meta, "url"
     if h in known["text_hash"]:
         found_id, meta = known["text_hash"][h]
-        return found_id, meta, bool(given)
+        same_place = _place(draft) == _stored_place(meta) and not (given and given != found_id)
+        return found_id, meta, "id" if same_place else "text"
     if given:
-        return given, None, False
+        return given, None, "new"
     basis = canonical_url(draft.url) if draft.url else h
-    return "a-" + hashlib.sha256(basis.encode()).hexdigest()[:16], None, False
+    return "a-" + hashlib.sha256(basis.encode()).hexdigest()[:16], None, "new"
+
+
+def _place(draft: ArticleDraft) -> str:
+    """Where a draft comes from: its canonical URL, else its file (a JSONL line's file)."""
+    return canonical_url(draft.url) if draft.url else _LINE_SUFFIX.sub("", draft.origin)
+
+
+def _stored_place(meta: dict[str, Any] | None) -> str:
+    m = meta or {}
+    return str(m.get("place") or m.get("url") or "")
+
+
+def _places(meta: dict[str, Any] | None, article_id: str) -> set[tuple[str, str]]:
+    """(place, id) of the stored article and of every further location recorded for it."""
+    return {(_stored_place(meta), article_id)} | {_key(loc) for loc in _stored_locations(meta)}
+
+
+def _key(location: dict[str, str]) -> tuple[str, str]:
+    return location.get("place", ""), location.get("id", "")
+
+
+def _stored_locations(meta: dict[str, Any] | None) -> list[dict[str, str]]:
+    raw = (meta or {}).get("locations")
+    if not raw:
+        return []
+    try:
+        value = json.loads(str(raw))
+    except ValueError:
+        return []
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
+def _location(draft: ArticleDraft, place: str) -> dict[str, str]:
+    """A further location of a stored text: where the copy was found and what it said of itself."""
+    found = {
+        "place": place,
+        "id": _safe_id(draft.id),
+        "title": draft.title,
+        "source": draft.source or "",
+        "published": draft.published or "",
+        "found_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return {k: v for k, v in found.items() if v}
 
 
 def _first_line(text: str) -> str:
@@ -416,8 +657,14 @@ def _first_line(text: str) -> str:
     return line if len(line) <= 120 else line[:117].rstrip() + "..."
 
 
-def _metadata(draft: ArticleDraft, h: str, chunks: int, now: str) -> dict[str, MetaValue]:
+def _metadata(
+    draft: ArticleDraft, h: str, chunks: int, now: str, locations: list[dict[str, str]]
+) -> dict[str, MetaValue]:
     meta: dict[str, MetaValue] = {"text_hash": h, "chars": len(draft.text), "chunks": chunks, "ingested_at": now}
+    if _place(draft):
+        meta["place"] = _place(draft)
+    if locations:
+        meta["locations"] = json.dumps(locations[:MAX_LOCATIONS], ensure_ascii=False)
     for key in _CORE_KEYS:
         value = getattr(draft, key)
         if value:
@@ -451,5 +698,6 @@ def _info(article_id: str, meta: dict[str, Any] | None) -> ArticleInfo:
         chunks=int(m.get("chunks", 0)),
         ingested_at=m.get("ingested_at"),
         version=str(m.get("text_hash", ""))[:12],
+        locations=tuple(_stored_locations(m)),
         extra={k[len(_EXTRA_PREFIX) :]: v for k, v in m.items() if k.startswith(_EXTRA_PREFIX)},
     )

@@ -191,3 +191,52 @@ def test_empty_text_gives_no_chunks(encoding: tiktoken.Encoding) -> None:
 
 def test_whitespace_only_text_gives_no_chunks(encoding: tiktoken.Encoding) -> None:
     assert chunk_text("blank", "  \n\n\t ", encoding) == []
+
+
+def covers(chunks: list[Chunk], text: str) -> str:
+    """The text's non-space characters, in order, as the chunks hold them."""
+    assert all(c.text == text[c.start : c.end] for c in chunks)
+    return "".join("".join(c.text.split()) for c in chunks)
+
+
+def test_text_without_punctuation_or_spaces_is_cut_hard_at_the_budget(encoding: tiktoken.Encoding) -> None:
+    text = "\u6c34\u8cbb\u4e0a\u6f32\u5e02\u8b70\u6703" * 3000  # 21,000 characters, no break anywhere
+    chunks = chunk_text("a", text, encoding, 64)
+    assert len(chunks) > 100
+    assert all(0 < c.tokens <= 64 for c in chunks)
+    assert covers(chunks, text) == text
+
+
+def test_a_hard_cut_never_splits_a_character_of_several_tokens(encoding: tiktoken.Encoding) -> None:
+    text = "".join(chr(0x4E00 + (i * 37) % 400) for i in range(20_000))  # rarer characters: 2-3 tokens each
+    chunks = chunk_text("a", text, encoding, 50)
+    assert all(0 < c.tokens <= 50 for c in chunks)
+    assert covers(chunks, text) == text
+
+
+def test_a_caption_transcript_without_punctuation_is_chunked_whole(encoding: tiktoken.Encoding) -> None:
+    lines = [f"and then the mayor said the harbour plan number {i} would go ahead next spring" for i in range(4000)]
+    text = "\n".join(lines)  # every line wraps onto the one before: a single 300 kB paragraph
+    chunks = chunk_text("a", text, encoding)
+    assert all(c.tokens <= DEFAULT_CHUNK_TOKENS for c in chunks)
+    assert covers(chunks, text) == "".join(text.split())
+
+
+def test_full_width_sentence_ends_split_chinese_and_japanese_text() -> None:
+    text = (
+        "\u5e02\u8b70\u6703\u6279\u51c6\u4e86\u9810\u7b97\u3002\u6c34\u8cbb\u4e0a\u6f32\u4e09\u6210\uff01"
+        "\u70ba\u4ec0\u9ebc\uff1f\u7d42\u308f\u308a"
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "\u5e02\u8b70\u6703\u6279\u51c6\u4e86\u9810\u7b97\u3002",
+        "\u6c34\u8cbb\u4e0a\u6f32\u4e09\u6210\uff01",
+        "\u70ba\u4ec0\u9ebc\uff1f",
+        "\u7d42\u308f\u308a",
+    ]
+
+
+def test_chinese_chunks_end_at_sentence_ends(encoding: tiktoken.Encoding) -> None:
+    sentence = "\u5e02\u8b70\u6703\u4eca\u5929\u6279\u51c6\u4e86\u65b0\u7684\u6e2f\u53e3\u9810\u7b97\u3002"
+    chunks = chunk_text("a", sentence * 200, encoding, 40)
+    assert len(chunks) > 10
+    assert all(c.text.endswith("\u3002") for c in chunks)

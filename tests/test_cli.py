@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from tests.articles import HARWICH_NOTICE, HARWICK_STORY, NORRLAND_Q3, NORRLAND_Q3_STORY, UNRELATED_STORY
@@ -177,3 +178,47 @@ def test_check_without_originals_exits_1_and_says_why(tmp_path: Path, cli_env: d
     ingest_demo_sources(tmp_path, cli_env)
     done = run_cli(["check", "-"], cli_env, stdin=UNRELATED_STORY, cwd=tmp_path)
     assert done.returncode == 1 and "no original" in done.stdout.lower()
+
+
+def test_a_story_link_that_cannot_be_fetched_exits_4_not_1(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    from tests.servers.web import WebServer, redirect
+
+    with WebServer({"/to-mailto": redirect("mailto:desk@example.org")}) as web:
+        env = {**cli_env, "FACTDIFF_ALLOW_PRIVATE_URLS": "1"}
+        missing = run_cli(["check", web.url("/missing")], env, cwd=tmp_path)
+        odd = run_cli(["check", web.url("/to-mailto")], env, cwd=tmp_path)
+    assert missing.returncode == 4 and "404" in missing.stderr
+    assert odd.returncode == 4 and "not an http(s) URL" in odd.stderr
+    assert "Traceback" not in odd.stderr and len(odd.stderr.strip().splitlines()) == 1
+
+
+def test_a_copy_from_another_place_is_shown_as_a_further_location(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    original = source_file(tmp_path, "norrland.txt", NORRLAND_Q3)
+    copy_draft = replace(NORRLAND_Q3, url="https://aggregator.example/norrland", title="Copied", source="Aggregator")
+    copy = source_file(tmp_path, "copy.txt", copy_draft)
+    records = tmp_path / "wire.jsonl"
+    records.write_text(json.dumps({"id": "wire-77", "title": "Wire copy", "text": NORRLAND_Q3.text}) + "\n")
+    assert run_cli(["ingest", str(original)], cli_env, cwd=tmp_path).returncode == 0
+    done = run_cli(["ingest", str(copy), "--jsonl", str(records)], cli_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "0 added" in done.stdout and "2 duplicate" in done.stdout
+    assert done.stdout.count("recorded as a further location") == 2
+    [listed] = json.loads(run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path).stdout)
+    shown = run_cli(["sources", "show", listed["id"]], cli_env, cwd=tmp_path).stdout
+    assert f"Title: {NORRLAND_Q3.title}" in shown and f"URL: {NORRLAND_Q3.url}" in shown
+    assert "Also at: https://aggregator.example/norrland  (Copied, Aggregator, 2026-10-22)" in shown
+    assert f"Also at: {records}  (Wire copy)" in shown
+
+
+def test_feed_limits_come_from_the_settings_with_a_summary_line(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    from tests.servers.web import WebServer, page
+
+    items = "".join(f"<item><title>E{n}</title><link>/missing?n={n}</link></item>" for n in range(6))
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{items}</channel></rss>'
+    with WebServer({"/feed.rss": page(feed, content_type="application/rss+xml")}) as web:
+        env = {**cli_env, "FACTDIFF_ALLOW_PRIVATE_URLS": "1", "FACTDIFF_FEED_MAX_ENTRIES": "2"}
+        done = run_cli(["ingest", "-q", "--feed", web.url("/feed.rss")], env, cwd=tmp_path)
+    assert done.returncode == 1  # the two entries tried are dead links
+    assert done.stderr.count("failed: ") == 2
+    assert "skipped: " in done.stderr and "4 of 6 entries skipped: 4 over the limit of 2 entries" in done.stderr
+    assert "2 failed" in done.stderr and "4 skipped" in done.stderr

@@ -17,7 +17,7 @@ from retrieval.fetch import (
     fetch,
     is_forbidden_address,
 )
-from tests.servers.web import ARTICLE_HTML, FakeDNS, FakeInternet, WebServer, redirect
+from tests.servers.web import ARTICLE_HTML, FakeDNS, FakeInternet, WebServer, compressed, page, redirect
 
 #: The test server is on loopback, so everything except the SSRF tests allows private URLs.
 OPEN = FetchPolicy(timeout=5.0, allow_private=True)
@@ -408,3 +408,51 @@ def test_host_that_does_not_resolve_is_a_fetch_error_not_a_block(
 )
 def test_address_classification(address: str, forbidden: bool) -> None:
     assert is_forbidden_address(ipaddress.ip_address(address)) is forbidden
+
+
+# --- content codings and redirects nobody can follow ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codings", "raw_deflate"),
+    [(("gzip",), False), (("deflate",), False), (("deflate",), True), (("identity",), False)],
+)
+def test_gzip_and_deflate_pages_are_decoded(server: WebServer, codings: tuple[str, ...], raw_deflate: bool) -> None:
+    server.route("/packed", compressed(ARTICLE_HTML.encode(), *codings, raw_deflate=raw_deflate))
+    page = fetch(server.url("/packed"), OPEN)
+    assert page.body == ARTICLE_HTML.encode()
+    assert server.requests[-1].headers["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_stacked_compression_is_refused_before_decoding(server: WebServer) -> None:
+    bomb = b"\0" * 50_000_000  # 50 MB of zeros: a few kB after two rounds of gzip
+    server.route("/bomb", compressed(bomb, "gzip", "gzip"))
+    with pytest.raises(FetchError, match=r"encoded more than once \(gzip, gzip\); one coding is accepted"):
+        fetch(server.url("/bomb"), OPEN)
+
+
+def test_unknown_content_coding_is_refused(server: WebServer) -> None:
+    server.route("/br", compressed(b"not really brotli", "br"))
+    with pytest.raises(FetchError, match="unsupported content encoding 'br'"):
+        fetch(server.url("/br"), OPEN)
+
+
+def test_gzip_bomb_stops_at_the_size_limit_while_decoding(server: WebServer) -> None:
+    server.route("/bomb", compressed(b"<p>" + b"a" * 40_000_000, "gzip"))  # ~40 kB on the wire
+    with pytest.raises(FetchError, match=r"page too large \(stopped reading at 1,000,000 bytes\)"):
+        fetch(server.url("/bomb"), FetchPolicy(timeout=5.0, allow_private=True, max_bytes=1_000_000))
+
+
+def test_corrupt_gzip_is_a_fetch_error(server: WebServer) -> None:
+    server.route("/corrupt", page(b"\x1f\x8b\x08\x00garbage-not-gzip", headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(FetchError, match="gzip data is corrupt"):
+        fetch(server.url("/corrupt"), OPEN)
+
+
+@pytest.mark.parametrize(
+    "location", ["mailto:desk@example.org", "javascript:alert(1)", "data:text/html,hello", "foo:bar", "http://"]
+)
+def test_redirect_to_a_non_web_address_is_a_fetch_error(server: WebServer, location: str) -> None:
+    server.route("/odd", redirect(location))
+    with pytest.raises(FetchError, match=r"could not fetch .*/odd"):
+        fetch(server.url("/odd"), OPEN)

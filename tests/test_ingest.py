@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from retrieval.fetch import FetchPolicy
-from retrieval.ingest import IngestRequest, estimate_total, ingest, iter_items
+from retrieval.ingest import FeedLimits, IngestRequest, estimate_total, ingest, iter_items
 from retrieval.store import SourceStore
-from tests.servers.web import ARTICLE_TITLE, WebServer, page
+from tests.servers.web import ARTICLE_HTML, ARTICLE_TITLE, WebServer, compressed, page, redirect, slow
 
 LOCAL_FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Desk wire</title><link>http://127.0.0.1/</link>
@@ -157,6 +157,50 @@ def test_feed_entries_are_fetched_and_broken_ones_reported(store: SourceStore, w
     errors = " | ".join(o.error or "" for o in outcomes if o.status == "failed")
     assert "404" in errors and "no link" in errors
     assert {i.title for i in store.list_articles()} == {ARTICLE_TITLE, "Harbor ferry service to resume in May"}
+
+
+def rss(*links: str) -> str:
+    items = "".join(f"<item><title>Entry {n}</title><link>{link}</link></item>" for n, link in enumerate(links, 1))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{items}</channel></rss>'
+
+
+def test_hostile_entries_in_the_middle_of_a_feed_fail_alone(store: SourceStore, web: WebServer) -> None:
+    web.route("/to-mailto", redirect("mailto:desk@example.org"))
+    web.route("/to-script", redirect("javascript:alert(1)"))
+    web.route("/stacked", compressed(ARTICLE_HTML.encode(), "gzip", "gzip"))
+    web.route("/hostile.rss", page(rss("/to-mailto", "/to-script", "/stacked", "/other"), "application/rss+xml"))
+    outcomes = run(store, IngestRequest(feeds=(web.url("/hostile.rss"),)))
+    failed = [o.error or "" for o in outcomes if o.status == "failed"]
+    assert len(failed) == 3, failed
+    assert all(line.count("\n") == 0 and "could not fetch" in line for line in failed)
+    assert "not an http(s) URL" in failed[0] and "one coding is accepted" in failed[2]
+    assert [o.status for o in outcomes if o.status != "failed"] == ["added"]  # the entry after them
+    assert store.count() == 1
+
+
+def test_feed_entries_over_the_limit_are_skipped_with_one_summary_line(store: SourceStore, web: WebServer) -> None:
+    web.route("/long.rss", page(rss(*(f"/article?n={n}" for n in range(5))), "application/rss+xml"))
+    outcomes = ingest(
+        store, iter_items(IngestRequest(feeds=(web.url("/long.rss"),)), POLICY, feed_limits=FeedLimits(2))
+    )
+    assert sorted(o.status for o in outcomes) == ["added", "skipped", "unchanged"]
+    [skipped] = [o for o in outcomes if o.status == "skipped"]
+    assert (
+        skipped.error
+        == f"{web.url('/long.rss')}: 3 of 5 entries skipped: 3 over the limit of 2 entries (FACTDIFF_FEED_MAX_ENTRIES)"
+    )
+    assert len(web.paths()) == 3  # the feed and two entries
+
+
+def test_a_feed_stops_at_its_deadline_and_says_what_it_skipped(store: SourceStore, web: WebServer) -> None:
+    web.route("/slow-page", slow(0.6, page(ARTICLE_HTML)))
+    web.route("/slow.rss", page(rss(*(f"/slow-page?n={n}" for n in range(50))), "application/rss+xml"))
+    limits = FeedLimits(max_entries=100, deadline=1.0)
+    outcomes = ingest(store, iter_items(IngestRequest(feeds=(web.url("/slow.rss"),)), POLICY, feed_limits=limits))
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    assert len(skipped) == 1 and "not reached within 1 s (FACTDIFF_FEED_DEADLINE)" in (skipped[0].error or "")
+    fetched = len(web.paths()) - 1
+    assert fetched < 5 and f"{50 - fetched} of 50 entries skipped" in (skipped[0].error or "")
 
 
 def test_feed_that_cannot_be_fetched_is_one_failure(store: SourceStore, web: WebServer) -> None:

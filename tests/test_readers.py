@@ -11,6 +11,7 @@ from retrieval.errors import InputError
 from retrieval.models import ArticleDraft
 from retrieval.readers import (
     MAX_EXTRA_CHARS,
+    MAX_FILE_BYTES,
     count_jsonl,
     iter_folder,
     iter_jsonl,
@@ -630,3 +631,30 @@ def test_missing_jsonl_file_is_an_input_error(tmp_path: Path) -> None:
         list(iter_jsonl(path))
 
     assert str(path) in str(info.value)
+
+
+def test_jsonl_record_over_the_limit_is_refused_and_the_next_one_read(tmp_path: Path) -> None:
+    huge = json.dumps({"title": "Transcript", "text": "word " * 300_000})  # 1.5 MB on one line
+    good = json.dumps({"title": "Rates", "text": "Rates held at 4%."})
+    path = tmp_path / "big.jsonl"
+    path.write_text(f"{good}\n{huge}\n{good}\n", encoding="utf-8")
+    items = list(iter_jsonl(path, max_record_bytes=1_000_000))
+    assert isinstance(items[0], ArticleDraft) and isinstance(items[2], ArticleDraft)
+    assert isinstance(items[1], InputError)
+    assert str(items[1]).startswith(f"{path}:2: the record is over the 1,000,000-byte limit (1,500,")
+    assert count_jsonl(path) == 3
+
+
+def test_jsonl_records_have_the_file_limit_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jsonl"
+    path.write_text(json.dumps({"title": "T", "text": "x" * (MAX_FILE_BYTES + 10)}), encoding="utf-8")
+    [item] = list(iter_jsonl(path))
+    assert isinstance(item, InputError) and f"over the {MAX_FILE_BYTES:,}-byte limit" in str(item)
+
+
+def test_a_control_character_in_jsonl_is_named_once(tmp_path: Path) -> None:
+    path = tmp_path / "ctl.jsonl"
+    path.write_bytes(b'{"title": "T", "text": "line\\tone\x01"}\n')
+    [item] = list(iter_jsonl(path))
+    assert isinstance(item, InputError)
+    assert "Invalid control character at column" in str(item) and "at at" not in str(item)

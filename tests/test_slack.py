@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -413,32 +414,63 @@ def test_slack_command_needs_its_tokens(tmp_path: Path, cli_env: dict[str, str])
     assert done.returncode == 2 and "SLACK_BOT_TOKEN is not set" in done.stderr
 
 
+@contextmanager
+def factdiff_slack_http(cli_env: dict[str, str], cwd: Path, slack: FakeSlack) -> Iterator[Bot]:
+    """The real ``factdiff slack`` command in HTTP mode on a free port, talking to ``slack``."""
+    port = free_port()
+    env = cli_env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "slack", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline()]
+        while lines[-1] and "listening" not in lines[-1]:
+            lines.append(proc.stderr.readline())
+        assert f"listening on http://127.0.0.1:{port}/slack/events" in lines[-1], lines
+        yield Bot(f"http://127.0.0.1:{port}/slack/events", slack, None)  # type: ignore[arg-type]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_factdiff_slack_serves_signed_events_over_http(tmp_path: Path, cli_env: dict[str, str], story: str) -> None:
     sources, _ = demo_files()
     assert run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path).returncode == 0
-    port = free_port()
-    with FakeSlack() as slack:
-        env = cli_env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert proc.stderr is not None
-            lines = [proc.stderr.readline()]
-            while lines[-1] and "listening" not in lines[-1]:
-                lines.append(proc.stderr.readline())
-            assert f"listening on http://127.0.0.1:{port}/slack/events" in lines[-1], lines
-            bot = Bot(f"http://127.0.0.1:{port}/slack/events", slack, None)  # type: ignore[arg-type]
-            assert bot.mention(slack_escaped(story), ts="1300.000001").status_code == 200
-            answer = bot.wait_answer("1300.000001")[0]
-            assert "'4.5%' became '5.4%'" in block_text(answer)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with FakeSlack() as slack, factdiff_slack_http(cli_env, tmp_path, slack) as bot:
+        assert bot.mention(slack_escaped(story), ts="1300.000001").status_code == 200
+        answer = bot.wait_answer("1300.000001")[0]
+        assert "'4.5%' became '5.4%'" in block_text(answer)
+
+
+def test_the_running_bot_answers_from_sources_another_process_ingested_or_removed(
+    tmp_path: Path, cli_env: dict[str, str], story: str
+) -> None:
+    sources, _ = demo_files()
+    originals = [p for p in sources if "water-rates" in p.name]
+    others = [p for p in sources if p not in originals]
+    assert run_cli(["ingest", *map(str, others)], cli_env, cwd=tmp_path).returncode == 0
+    with FakeSlack() as slack, factdiff_slack_http(cli_env, tmp_path, slack) as bot:
+        bot.mention(slack_escaped(story), ts="1600.000001")
+        assert "'4.5%' became '5.4%'" not in block_text(bot.wait_answer("1600.000001")[0])
+
+        added = run_cli(["ingest", *map(str, originals)], cli_env, cwd=tmp_path)  # while the bot runs
+        assert added.returncode == 0, added.stderr
+        bot.mention(slack_escaped(story), ts="1600.000002")
+        answer = bot.wait_answer("1600.000002")[0]
+        assert "'4.5%' became '5.4%'" in block_text(answer), answer
+
+        listed = json.loads(run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path).stdout)
+        ids = [x["id"] for x in listed if x["title"].startswith("Larkfield council approves")]
+        assert len(ids) == 2 and run_cli(["sources", "remove", *ids], cli_env, cwd=tmp_path).returncode == 0
+        bot.mention(slack_escaped(story), ts="1600.000003")
+        answer = bot.wait_answer("1600.000003")[0]
+        assert answer.get("blocks") and "'4.5%' became '5.4%'" not in block_text(answer)
+        assert not any(a.get("text", "").startswith(":warning:") for a in slack.of("chat.update"))
 
 
 def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(

@@ -18,8 +18,10 @@ All page and feed texts here are invented.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import socket
 import threading
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -231,6 +233,19 @@ def lying_length(declared: int) -> Route:
         handler.close_connection = True
 
     return route
+
+
+def compressed(body: bytes, *codings: str, raw_deflate: bool = False) -> Route:
+    """``body`` compressed with each coding in turn (``gzip``, ``deflate``, or any name, which
+    is then sent as given without compressing), declared in one Content-Encoding header."""
+    data = body
+    for coding in codings:
+        if coding == "gzip":
+            data = gzip.compress(data, compresslevel=9, mtime=0)
+        elif coding == "deflate":
+            packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)
+            data = packer.compress(data) + packer.flush()
+    return page(data, headers={"Content-Encoding": ", ".join(codings)})
 
 
 def default_routes() -> dict[str, Route]:

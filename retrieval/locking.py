@@ -1,0 +1,85 @@
+"""One writer at a time on an embedded (local) store: a lock file in the data directory.
+
+An embedded Chroma store is files that one process at a time may change: two processes
+writing at once leave it corrupt (crashes and hangs from then on). Every write to an
+embedded store, and every (re)opening of it, holds this lock; a second writer waits for it
+(saying so once) up to a timeout, then gets a clear :class:`StoreBusyError`. Several writers
+at once need a Chroma server, which does its own locking.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from retrieval.errors import StoreBusyError
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "write.lock"
+
+
+class WriteLock:
+    """The data directory's write lock, for the threads of this process and other processes.
+
+    ``timeout`` is how long a writer waits for another one (0: refuse at once). ``on_wait`` is
+    told, once per wait, that another process holds the lock (the CLI prints it on stderr).
+    """
+
+    def __init__(self, folder: Path, timeout: float, on_wait: Callable[[str], None] | None = None) -> None:
+        self.path = Path(folder) / LOCK_NAME
+        self.timeout = timeout
+        self.on_wait = on_wait
+        self._threads = threading.Lock()
+        self._file = FileLock(str(self.path), thread_local=False)
+        self._told = False
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold the lock for the block, waiting for other writers up to the timeout."""
+        deadline = time.monotonic() + self.timeout
+        self._threads.acquire()  # this process's own writers queue up; the holder always progresses
+        try:
+            self._acquire_file(deadline)
+            try:
+                yield
+            finally:
+                self._file.release()
+        finally:
+            self._threads.release()
+
+    def _acquire_file(self, deadline: float) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._file.acquire(timeout=0)
+            return
+        except Timeout:
+            pass
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self._busy()
+        message = (
+            f"another factdiff process is writing to the store in {self.path.parent}; "
+            f"waiting up to {self.timeout:g} s (FACTDIFF_LOCK_TIMEOUT)"
+        )
+        log.info(message)
+        if self.on_wait and not self._told:
+            self._told = True  # once per process: a long ingest waits between many batches
+            self.on_wait(message)
+        try:
+            self._file.acquire(timeout=left)
+        except Timeout:
+            raise self._busy() from None
+
+    def _busy(self) -> StoreBusyError:
+        return StoreBusyError(
+            f"another factdiff process has been writing to the store in {self.path.parent} for over "
+            f"{self.timeout:g} s (FACTDIFF_LOCK_TIMEOUT); try again when it has finished, or run a Chroma "
+            "server (CHROMA_HOST) for several writers at once"
+        )
