@@ -39,6 +39,9 @@ class Lexicon:
     speech_verbs: frozenset[str]
     clause_openers: frozenset[str]
     opposite_pairs: tuple[tuple[str, str, str], ...]  # (side a spec, side b spec, example)
+    caveats: frozenset[str]
+    denials: frozenset[str]
+    boilerplate: re.Pattern[str]
 
 
 def _raw() -> dict[str, Any]:
@@ -72,6 +75,9 @@ def lexicon() -> Lexicon:
         speech_verbs=frozenset(d["speech_verbs"]),
         clause_openers=frozenset(d["clause_openers"]),
         opposite_pairs=tuple((a, b, ex) for a, b, ex in d["opposites"]["pairs"]),
+        caveats=frozenset(d["caveats"]),
+        denials=frozenset(d["denials"]),
+        boilerplate=re.compile("(?i)" + "|".join(f"(?:{p})" for p in d["boilerplate"])),
     )
 
 

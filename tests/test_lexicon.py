@@ -10,6 +10,7 @@ from checker.changes import _markers, _negated, _negative, hedge_changes, scope_
 from checker.claims import story_claims
 from checker.figures import figures
 from checker.lexicon import examples, lexicon, marked
+from checker.omissions import newsworthiness
 from checker.opposites import _forms, opposites
 from retrieval.lexical import terms
 
@@ -115,3 +116,17 @@ def test_scope_end_stops_what_a_negation_governs(word: str, example: str) -> Non
     [(_, governed)] = _negated(text)
     after = text.split(f" {word} ", 1)[1]
     assert not governed & set(terms(after)) - set(terms(text.split(f" {word} ", 1)[0])), (text, governed)
+
+
+@pytest.mark.parametrize(("word", "example"), examples("caveats") + examples("denials"))
+def test_caveats_and_denials_make_a_sentence_newsworthy(word: str, example: str) -> None:
+    text, shown = marked(example)
+    text = text.rstrip(".") + " at the town hall on Monday."  # long enough to rank at all
+    plain = re.sub(rf"\b{re.escape(shown)}\b", "then", text, count=1, flags=re.IGNORECASE)
+    assert shown.lower() == word and newsworthiness(text) > newsworthiness(plain), text
+
+
+@pytest.mark.parametrize(("pattern", "example"), examples("boilerplate"))
+def test_boilerplate_line_is_never_an_omission(pattern: str, example: str) -> None:
+    text, shown = marked(example)
+    assert re.search(f"(?i){pattern}", text) and newsworthiness(text) == 0.0, text
