@@ -152,7 +152,7 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
     """Verbatim fragments whose trimming drops a negation or condition governing them: the
     source's quote says "not" (or "unless", "only if") right before or after the fragment."""
     lx = lexicon()
-    guards = lx.negators | {"unless", "if", "except", "only"}
+    guards = lx.negators | lx.quote_conditions
     out = []
     for q in quotations(claim):
         nq = norm(q).strip(" ,.;:")
@@ -177,10 +177,6 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
                 out.append(Change("quotation", q, s.strip(), note, "quote-trimmed"))
             break
     return out
-
-
-_TITLES = {"mr", "mrs", "ms", "dr", "prof", "professor", "sir", "dame", "captain", "capt", "lord", "lady"}
-_PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "his", "her", "their", "its", "who", "which"}
 
 
 def speaker_words(text: str) -> set[str]:
@@ -213,9 +209,9 @@ def speaker_words(text: str) -> set[str]:
             if run and not any(w[:1].isupper() for w in run):
                 run = []
         words = {w.lower().strip(".'\u2019").removesuffix("'s").removesuffix("\u2019s") for w in run}
-        if words & _PRONOUNS:
+        if words & (lx.pronouns | {"who", "which"}):
             continue
-        out.update(w for w in words if w and w not in STOPWORDS and w not in _TITLES and w not in lx.speech_verbs)
+        out.update(w for w in words if w and w not in STOPWORDS and w not in lx.titles and w not in lx.speech_verbs)
     return out
 
 
@@ -351,16 +347,15 @@ def _negated_phrase(text: str, negator: str) -> str:
     return " ".join(kept).strip("\"'\u201c\u201d")
 
 
-_COMPARATIVE = re.compile(
-    r"(?i)\b(?:more|less|fewer|\w{2,}er)\b(?:\s+\w+)?\s+(?:than|since)\b|\b(?:lower|higher|bigger|larger|smaller|better|worse|greater)\b"
-)
-_SUPERLATIVE = re.compile(r"(?i)\b(?:most|least|fewest|record|\w{3,}est)\b")
-
-
 def _superlative_restated(claim: str, source: str) -> bool:
     """ "No quarter has recorded a lower rate" for "the lowest rate on record": a negated
     comparative says what the source's superlative says."""
-    return bool(_COMPARATIVE.search(claim)) and bool(_SUPERLATIVE.search(source))
+    lx = lexicon()
+    claim_words = re.findall(r"[\w'-]+", claim.lower())
+    comparative = bool(set(claim_words) & lx.comparatives) or bool(re.search(r"(?i)\b\w{2,}er\s+than\b", claim))
+    source_words = set(re.findall(r"[\w'-]+", source.lower()))
+    superlative = bool(source_words & lx.superlatives) or any(w.endswith("est") and len(w) > 5 for w in source_words)
+    return comparative and superlative
 
 
 def _markers(text: str, vocab: frozenset[str] | set[str]) -> set[str]:

@@ -31,9 +31,6 @@ def _clause_cut() -> re.Pattern[str]:
     )
 
 
-_WHEN = {"on", "in", "at", "last", "this", "yesterday", "today", "earlier", "later", "late", "early"}
-
-
 def _attribution_only(tail: str) -> bool:
     """A tail such as "the agency said on Tuesday": who said the head, not a claim of its own.
     Its speech verb ends it, or only a time or place follows."""
@@ -42,7 +39,7 @@ def _attribution_only(tail: str) -> bool:
     if not verbs:
         return False
     rest = words[verbs[0] + 1 :]
-    return not rest or (len(rest) <= 4 and rest[0] in _WHEN)
+    return not rest or (len(rest) <= 4 and rest[0] in lexicon().attribution_times)
 
 
 @dataclass(frozen=True)

@@ -84,13 +84,14 @@ def years(text: str) -> list[int]:
 
 def times(text: str) -> list[tuple[str, int]]:
     """Clock times in minutes after midnight: 3am, 3 p.m., 15:00, noon, midnight."""
+    clock = "|".join(lexicon().clock_words)
     out = []
     for m in re.finditer(
-        r"(?i)\b(\d{1,2})(?:[:.](\d\d))?\s*([ap])\.?m\.?(?![\w])|\b(\d{1,2}):(\d\d)\b|\b(noon|midday|midnight)\b", text
+        rf"(?i)\b(\d{{1,2}})(?:[:.](\d\d))?\s*([ap])\.?m\.?(?![\w])|\b(\d{{1,2}}):(\d\d)\b|\b({clock})\b", text
     ):
         if m.group(6):
             word = m.group(6).lower()
-            out.append((m.group(0), 720 if word in ("noon", "midday") else 0))
+            out.append((m.group(0), lexicon().clock_words[word]))
         elif m.group(3):
             h = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
             out.append((m.group(0), h * 60 + int(m.group(2) or 0)))

@@ -139,7 +139,7 @@ def _groups(verdicts: list[Verdict]) -> list[list[Verdict]]:
 def _fact_terms(claim_terms: set[str]) -> set[str]:
     """The terms that are figures, dates, weekdays or times: checked as facts, not as words."""
     lx = lexicon()
-    calendar = set(lx.weekdays) | set(lx.months) | {"am", "pm", "noon", "midnight"}
+    calendar = set(lx.weekdays) | set(lx.months) | set(lx.clock_words) | {"am", "pm"}
     return {t for t in claim_terms if t[:1].isdigit() or t in calendar or t.rstrip("s") in calendar}
 
 

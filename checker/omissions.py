@@ -23,6 +23,7 @@ MIN_RANK = 1.0
 USED = 0.42  # a claim this similar to its closest source sentence was built on it (the engine's align_min)
 JUDGE_COVERED = 0.75  # a judge also sees source sentences covered less closely than this
 
+
 def newsworthiness(text: str) -> float:
     """How much a fact-checker would miss this sentence (0 = not at all)."""
     lx = lexicon()
