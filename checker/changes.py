@@ -133,6 +133,12 @@ def check_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
     pool = [norm(s) for s in sources]
     changes = []
     for q in quotations(claim):
+        word = norm(q).strip(" ,.;:!?")
+        if re.fullmatch(r"[\w'-]{4,}", word) and word not in STOPWORDS:  # a single quoted word
+            if not any(re.search(rf"(?<![\w']){re.escape(word)}(?![\w'])", s) for s in pool):
+                note = f"the quoted word \u201c{q}\u201d is in no original"
+                changes.append(Change("quotation", q, "", note, "quote-not-verbatim"))
+            continue
         pieces = _pieces(q)
         if not pieces or all(any(p in s for s in pool) for p in pieces):
             continue
@@ -405,7 +411,7 @@ def scope_changes(claim: str, source: str) -> list[Change]:
         if w not in lx.universal:
             continue
         before = re.findall(r"[\w'\u2019-]+", claim[: m.start()].lower())[-1:]
-        after = re.findall(r"[\w'\u2019-]+", claim[m.end() :].lower())[:2]
+        after = re.findall(r"[\w'\u2019-]+", claim[m.end() :].lower())[:1]
         if before and (before[0] in lx.negators or before[0].endswith("n't")):
             continue  # "not every": narrower, not wider
         if any(x in lx.number_words or x[:1].isdigit() or x in lx.durations for x in after):

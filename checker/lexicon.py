@@ -47,6 +47,7 @@ class Lexicon:
     clock_words: dict[str, int]
     comparatives: frozenset[str]
     superlatives: frozenset[str]
+    introductory_words: frozenset[str]
     denials: frozenset[str]
     boilerplate: re.Pattern[str]
 
@@ -90,6 +91,7 @@ def lexicon() -> Lexicon:
         clock_words={k: int(v) for k, v in d["clock_words"].items()},
         comparatives=frozenset(d["comparatives"]),
         superlatives=frozenset(d["superlatives"]),
+        introductory_words=frozenset(d["introductory_words"]),
         denials=frozenset(d["denials"]),
         boilerplate=re.compile("(?i)" + "|".join(f"(?:{p})" for p in d["boilerplate"])),
     )

@@ -183,3 +183,9 @@ def test_clock_words_are_times() -> None:
 
     for word, minutes in lexicon().clock_words.items():
         assert times(f"The road reopens at {word} on Monday.") == [(word, minutes)]
+
+
+@pytest.mark.parametrize(("word", "example"), examples("introductory_words"))
+def test_introductory_phrase_stays_with_its_main_clause(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and len(story_claims(text)) == 1, [c.text for c in story_claims(text)]
