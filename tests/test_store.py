@@ -162,3 +162,10 @@ def test_vector_spaces_of_different_models_do_not_mix(chroma_memory: object, wor
     assert a.articles.name != b.articles.name
     a.add(HARWICH_NOTICE)
     assert b.count() == 0
+
+
+def test_tracking_parameters_default_ports_and_case_do_not_make_a_new_address() -> None:
+    base = "https://example.org/news/water-rates?id=7"
+    assert canonical_url("HTTPS://Example.ORG:443/news/water-rates?utm_source=x&id=7&fbclid=abc#comments") == base
+    assert canonical_url("https://example.org/news/water-rates/") == "https://example.org/news/water-rates"
+    assert canonical_url("https://example.org/News") != canonical_url("https://example.org/news")  # paths keep case
