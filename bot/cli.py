@@ -19,7 +19,7 @@ import click
 
 from bot import logs, wiring
 from bot.settings import Settings, load_settings
-from retrieval.errors import ConfigError, FactDiffError, InputError, ModelFileError, StoreError
+from retrieval.errors import ConfigError, FactDiffError, InputError, ModelFileError, NotFoundError, StoreError
 from retrieval.ingest import IngestRequest, estimate_total, fetch_article, ingest, is_url, iter_items
 from retrieval.models import ArticleInfo, IngestOutcome, SearchResult
 
@@ -577,7 +577,7 @@ def history_export(ctx: Context, out: Path) -> None:
     def source(article_id: str) -> dict[str, Any] | None:
         try:
             art = ctx.metadata_store.get(article_id)
-        except InputError:
+        except NotFoundError:  # removed since the check: the case is left out
             return None
         return {**_info_dict(art.info), "text": art.text}
 

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(False, alias="FACTDIFF_ALLOW_PRIVATE_URLS")
     fetch_timeout: float = Field(15.0, alias="FACTDIFF_FETCH_TIMEOUT", gt=0, le=120)
     max_download_bytes: int = Field(5_000_000, alias="FACTDIFF_MAX_DOWNLOAD_BYTES", ge=10_000)
-    log_level: str = Field("WARNING", alias="FACTDIFF_LOG_LEVEL")
+    log_level: str | None = Field(None, alias="FACTDIFF_LOG_LEVEL")  # None: WARNING, INFO for `slack`
     log_format: Literal["text", "json"] = Field("text", alias="FACTDIFF_LOG_FORMAT")
     slack_workers: int = Field(default_factory=default_workers, alias="FACTDIFF_SLACK_WORKERS", ge=1, le=64)
     slack_shutdown_timeout: float = Field(120.0, alias="FACTDIFF_SLACK_SHUTDOWN_TIMEOUT", ge=0, le=3600)
@@ -83,7 +83,9 @@ class Settings(BaseSettings):
 
     @field_validator("log_level")
     @classmethod
-    def _known_level(cls, value: str) -> str:
+    def _known_level(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.upper() not in LOG_LEVELS:
             raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
         return value.upper()

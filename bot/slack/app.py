@@ -583,18 +583,19 @@ def build_bot(
     (Slack's by default) with the SDK's retry handlers for rate limits and dropped connections."""
     web = client or web_client(config.bot_token, config.api_url, config.max_retries)
     progress = web_client(config.bot_token, web.base_url, config.max_retries, rate_limits=False)
-    app = App(
-        client=web,
-        signing_secret=config.signing_secret or "socket-mode-has-no-signatures",
-        request_verification_enabled=config.signing_secret is not None,
-        process_before_response=False,
-    )
     try:
         bot_user = web.auth_test().get("user_id")
     except SlackApiError as exc:
         raise ConfigError(f"Slack refused the bot token: {exc.response.get('error')}") from exc
     except OSError as exc:  # URLError, timeouts, refused connections
         raise FetchError(f"cannot reach the Slack Web API at {web.base_url}: {exc}") from exc
+    app = App(
+        client=web,
+        signing_secret=config.signing_secret or "socket-mode-has-no-signatures",
+        request_verification_enabled=config.signing_secret is not None,
+        token_verification_enabled=False,  # checked just above, with a clear error
+        process_before_response=False,
+    )
     bot = _Bot(config, checker, web, progress_client=progress, history=history, pool=pool)
     bot.bot_user = bot_user
 

@@ -68,9 +68,11 @@ class _Refused(Exception):
         self.reason = reason
 
 
-async def _respond(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def _respond(send: Send, status: int, payload: dict[str, Any], *, close: bool = False) -> None:
     body = json.dumps(payload).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # a refused request's unread body makes the connection unusable
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -121,7 +123,7 @@ class SlackASGI(SlackRequestHandler):
                 body = await self._verified_body(scope, receive)
             except _Refused as refused:
                 log.warning("refused a Slack request: %s", refused.reason, extra={"status": refused.status})
-                await _respond(send, refused.status, {"error": refused.reason})
+                await _respond(send, refused.status, {"error": refused.reason}, close=True)
                 return
             await super().__call__(scope, _replay(body), send)  # type: ignore[arg-type]
         else:

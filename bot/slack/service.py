@@ -11,6 +11,7 @@ the process exits 0.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 import time
@@ -54,11 +55,20 @@ class Service:
     ) -> int:
         """Serve on ``sock`` until SIGTERM/SIGINT, then drain the checks. Returns the exit code."""
         server = uvicorn_server(self.asgi, read_timeout=self.read_timeout, shutdown_timeout=self.shutdown_timeout)
+        if threading.current_thread() is threading.main_thread():
+            # uvicorn takes SIGTERM/SIGINT while it serves, then restores these handlers and raises the
+            # signal again: ours lets the process go on to drain the checks instead of dying there
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._already_stopping)
         threading.Thread(target=self.warm_up, name="factdiff-warm-up", daemon=True).start()
         before_serving()
         server.run(sockets=[sock])  # uvicorn handles SIGTERM and SIGINT: stops accepting, finishes requests
         stop_intake()
         return self.drain()
+
+    def _already_stopping(self, sig: int, frame: Any) -> None:
+        if self.pool.closed:  # a second signal while draining (the first one is uvicorn's, raised again)
+            log.info("already stopping: finishing the checks in flight", extra={"in_flight": self.pool.in_flight})
 
     def drain(self) -> int:
         in_flight, waiting = self.pool.in_flight, self.pool.waiting

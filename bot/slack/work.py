@@ -54,6 +54,10 @@ class WorkPool:
             t.start()
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def in_flight(self) -> int:
         with self._cond:
             return self._running

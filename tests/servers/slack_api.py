@@ -93,6 +93,7 @@ class FakeSlack(LoopbackServer):
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.times: list[float] = []
         self.fail: dict[str, str] = {}
         self.files: dict[str, bytes] = {}
         self.socket_url: str | None = None  # apps.connections.open hands this out (Socket Mode)
@@ -114,7 +115,13 @@ class FakeSlack(LoopbackServer):
     def record(self, method: str, args: dict[str, Any]) -> None:
         with self._lock:
             self.calls.append((method, args))
+            self.times.append(time.monotonic())
             self._lock.notify_all()
+
+    def timed(self, method: str) -> list[tuple[float, dict[str, Any]]]:
+        """(monotonic time received, args) of each call to ``method``."""
+        with self._lock:
+            return [(t, a) for (m, a), t in zip(self.calls, self.times, strict=True) if m == method]
 
     def rate_limited(self, method: str) -> bool:
         if method not in self.limits:
