@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.demo import demo_files
@@ -333,8 +334,9 @@ def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(
     with FakeSlack() as slack, FakeSocketMode() as socket_mode:
         slack.socket_url = socket_mode.url
         env = cli_env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url}
+        health = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", "--health-port", str(free_port())],
+            [sys.executable, "-m", "bot.cli", "slack", "--health-port", str(health)],
             env=env,
             cwd=tmp_path,
             stderr=subprocess.DEVNULL,
@@ -351,9 +353,14 @@ def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(
             answer = bot.wait_answer("1400.000001")[0]
             assert "'4.5%' became '5.4%'" in block_text(answer)
             assert slack.of("apps.connections.open")  # asked with the app token, as Slack wants
-        finally:
+            assert httpx.get(f"http://127.0.0.1:{health}/healthz", timeout=5).status_code == 200
+            assert httpx.get(f"http://127.0.0.1:{health}/readyz", timeout=5).json()["status"] == "ready"
+            assert httpx.post(f"http://127.0.0.1:{health}/slack/events", timeout=5).status_code == 404  # no HTTP mode
             proc.terminate()
-            proc.wait(timeout=10)
+            assert proc.wait(timeout=60) == 0  # SIGTERM: a clean stop
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_the_bots_own_messages_and_edits_are_never_checked(bot: Bot, story: str) -> None:
