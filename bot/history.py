@@ -153,8 +153,8 @@ class History:
             return db.execute("DELETE FROM checks WHERE at < ?", (before,)).rowcount
 
     def keep_days(self, days: int) -> int:
-        """Retention: delete checks older than ``days`` (0 keeps everything)."""
-        return self.purge(time.time() - days * 86400) if days > 0 else 0
+        """Retention: delete checks older than ``days``."""
+        return self.purge(time.time() - days * 86400)
 
     # ---- reading ------------------------------------------------------------------------
 

@@ -144,7 +144,7 @@ def history(settings: Settings) -> Any:
     """The check history (SQLite), with old checks purged by the retention setting; None when off."""
     from bot.history import History
 
-    if settings.history_days == 0 and settings.history_path is None:
+    if settings.history_days == 0:
         return None
     kept = History(settings.history_file)
     kept.keep_days(settings.history_days)
