@@ -33,6 +33,16 @@ def fail(exc: FactDiffError) -> NoReturn:
 
 
 FORMAT_HELP = "Output: text for people, json for programs."
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help=FORMAT_HELP
+)
+
+
+color_option = click.option(
+    "--color/--no-color",
+    default=None,
+    help="Highlight changed words in colour (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).",
+)
 
 
 def use_color(flag: bool | None) -> bool:
@@ -44,6 +54,10 @@ def use_color(flag: bool | None) -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
     return sys.stdout.isatty()
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=1))
 
 
 class Context:
@@ -168,9 +182,7 @@ def _info_dict(info: ArticleInfo) -> dict[str, Any]:
 
 
 @sources.command("list")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help=FORMAT_HELP
-)
+@format_option
 @click.option("--limit", type=click.IntRange(1), default=None, help="Show at most this many (newest first).")
 @pass_ctx
 def sources_list(ctx: Context, fmt: str, limit: int | None) -> None:
@@ -181,7 +193,7 @@ def sources_list(ctx: Context, fmt: str, limit: int | None) -> None:
         fail(exc)
     shown = infos[:limit] if limit else infos
     if fmt == "json":
-        click.echo(json.dumps([_info_dict(i) for i in shown], ensure_ascii=False, indent=1))
+        echo_json([_info_dict(i) for i in shown])
         return
     for i in shown:
         click.echo(f"{i.id}  {i.published or '----------':<10}  {(i.source or '-')[:16]:<16}  {i.title[:80]}")
@@ -190,9 +202,7 @@ def sources_list(ctx: Context, fmt: str, limit: int | None) -> None:
 
 @sources.command("show")
 @click.argument("article_id")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help=FORMAT_HELP
-)
+@format_option
 @pass_ctx
 def sources_show(ctx: Context, article_id: str, fmt: str) -> None:
     """One stored article: metadata and its full stored text."""
@@ -201,7 +211,7 @@ def sources_show(ctx: Context, article_id: str, fmt: str) -> None:
     except FactDiffError as exc:
         fail(exc)
     if fmt == "json":
-        click.echo(json.dumps({**_info_dict(art.info), "text": art.text}, ensure_ascii=False, indent=1))
+        echo_json({**_info_dict(art.info), "text": art.text})
         return
     i = art.info
     for key, value in (
@@ -297,9 +307,7 @@ def print_search(result: SearchResult, top: int) -> None:
 
 @main.command("search", short_help="Find the stored originals of a story.")
 @click.argument("story", required=False)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help=FORMAT_HELP
-)
+@format_option
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1, 50), help="Candidates to show.")
 @pass_ctx
 def search_cmd(ctx: Context, story: str | None, fmt: str, top: int) -> None:
@@ -310,7 +318,7 @@ def search_cmd(ctx: Context, story: str | None, fmt: str, top: int) -> None:
     except FactDiffError as exc:
         fail(exc)
     if fmt == "json":
-        click.echo(json.dumps(search_json(result), ensure_ascii=False, indent=1))
+        echo_json(search_json(result))
     else:
         print_search(result, top)
     if not result.matches:
@@ -335,11 +343,7 @@ def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None
     show_default=True,
     help="Output: text for a terminal, markdown for a document, json for programs (the report format).",
 )
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Highlight changed words in colour (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).",
-)
+@color_option
 @click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
 @pass_ctx
 def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_llm: bool) -> None:
@@ -362,7 +366,7 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
     except FactDiffError as exc:
         fail(exc)
     if fmt == "json":
-        click.echo(json.dumps(report_to_json(report), ensure_ascii=False, indent=1))
+        echo_json(report_to_json(report))
     elif fmt == "markdown":
         click.echo(render_markdown(report))
     else:
@@ -394,11 +398,7 @@ def record_check(ctx: Context, report: Any, duration: float) -> None:
 
 
 @main.command("demo", short_help="Check an invented story in a temporary store.")
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Highlight changed words in colour (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it).",
-)
+@color_option
 @click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
 @pass_ctx
 def demo_cmd(ctx: Context, color: bool | None, no_llm: bool) -> None:
@@ -501,9 +501,7 @@ def when(at: float) -> str:
 
 @main.group("history", invoke_without_command=True, short_help="List past checks; show, purge or export them.")
 @click.option("--since", default=None, metavar="AGE|DATE", help="Only checks since then: 7d, 12h, 30m or 2026-11-01.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help=FORMAT_HELP
-)
+@format_option
 @click.pass_context
 def history_cmd(click_ctx: click.Context, since: str | None, fmt: str) -> None:
     """The checks made from Slack and the command line, newest first: when, who asked and where,
@@ -517,7 +515,7 @@ def history_cmd(click_ctx: click.Context, since: str | None, fmt: str) -> None:
     except FactDiffError as exc:
         fail(exc)
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        echo_json(rows)
         return
     for r in rows:
         who = "cli" if r["origin"] == "cli" else f"{r['user'] or '?'} in {r['channel'] or '?'}"
@@ -533,9 +531,7 @@ def history_cmd(click_ctx: click.Context, since: str | None, fmt: str) -> None:
 
 @history_cmd.command("show")
 @click.argument("check_id")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help=FORMAT_HELP
-)
+@format_option
 @pass_ctx
 def history_show(ctx: Context, check_id: str, fmt: str) -> None:
     """Print a past check's report again (CHECK_ID, or an unambiguous start of it)."""
@@ -544,7 +540,7 @@ def history_show(ctx: Context, check_id: str, fmt: str) -> None:
     except FactDiffError as exc:
         fail(exc)
     if fmt == "json":
-        click.echo(json.dumps(check["report"], ensure_ascii=False, indent=1))
+        echo_json(check["report"])
         return
     who = "the command line" if check["origin"] == "cli" else f"{check['user']} in {check['channel']}"
     click.echo(f"Check {check['id']}, {when(check['at'])} UTC, asked by {who} ({check['duration']:.1f} s)")

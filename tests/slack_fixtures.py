@@ -4,8 +4,14 @@ endpoint, and a local server playing the Slack Web API that records every call t
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -68,6 +74,17 @@ class Bot:
             "event": event,
         }
         return self.post(json.dumps(body), "application/json", headers=headers)
+
+    def mentions_at_once(self, texts: list[str], threads: list[str]) -> None:
+        """One mention per thread, all sent at the same time (a breaking-news hour)."""
+        senders = [
+            threading.Thread(target=self.mention, args=(text,), kwargs={"ts": ts})
+            for text, ts in zip(texts, threads, strict=True)
+        ]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join()
 
     def mention(self, text: str, ts: str = "100.000001", **kw: Any) -> Any:
         event = {"type": "app_mention", "user": "U1", "channel": "CNEWS", "ts": ts, "text": f"<@{BOT_USER}> {text}"}
@@ -211,3 +228,81 @@ def slack_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+
+
+class Running:
+    """The real ``factdiff slack`` process, its stdout (log lines) and stderr collected as it runs."""
+
+    def __init__(self, proc: subprocess.Popen[str], port: int) -> None:
+        self.proc = proc
+        self.base = f"http://127.0.0.1:{port}"
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        assert proc.stdout is not None and proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=lambda: self.stdout.extend(proc.stdout), daemon=True),  # type: ignore[arg-type]
+            threading.Thread(target=lambda: self.stderr.extend(proc.stderr), daemon=True),  # type: ignore[arg-type]
+        ]
+        for r in self._readers:
+            r.start()
+
+    def get(self, path: str) -> int:
+        try:
+            return httpx.get(self.base + path, timeout=5).status_code
+        except httpx.HTTPError:
+            return 0
+
+    def wait_status(self, path: str, status: int, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while self.get(path) != status:
+            assert self.proc.poll() is None, "".join(self.stderr)
+            assert time.monotonic() < deadline, f"{path} never answered {status}"
+            time.sleep(0.2)
+
+    def stop(self, timeout: float = 180) -> int:
+        """SIGTERM, and the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        for r in self._readers:
+            r.join(5)
+        return code
+
+
+def start_slack(env: dict[str, str], slack: FakeSlack, cwd: Path) -> Running:
+    """``factdiff slack`` in HTTP mode on a free port, signed with SECRET, talking to ``slack``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    full_env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url} | env
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "slack", "--host", "127.0.0.1", "--port", str(port)],
+        env=full_env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return Running(proc, port)
+
+
+def most_at_once(slack: FakeSlack, threads: list[str]) -> int:
+    """The most checks running at the same time, seen from Slack: a check runs from the message
+    saying what it does ("comparing…", posted or updated from "queued") to its report."""
+    posts = slack.timed("chat.postMessage")
+    ts_of = {f"1700000000.{n + 1:06d}": a["thread_ts"] for n, (_, a) in enumerate(posts) if a.get("thread_ts")}
+    spans: dict[str, list[float]] = {}
+    for t, a in posts:
+        if a.get("thread_ts") in threads and "comparing" in a["text"]:
+            spans[a["thread_ts"]] = [t, float("inf")]
+    for t, u in slack.timed("chat.update"):
+        thread = ts_of.get(u["ts"])
+        if thread in threads and not is_final(u) and "comparing" in u["text"] and thread not in spans:
+            spans[thread] = [t, float("inf")]
+        elif thread in spans and is_final(u):
+            spans[thread][1] = t
+    events = sorted([(s, 1) for s, _ in spans.values()] + [(e, -1) for _, e in spans.values()])
+    now = peak = 0
+    for _, step in events:
+        now += step
+        peak = max(peak, now)
+    return peak

@@ -5,122 +5,34 @@ and feedback that ends in the history, its export and ``score.py``."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.demo import demo_files
-from tests.conftest import SHARED, free_port, run_cli
+from tests.conftest import SHARED, run_cli
 from tests.servers.slack_api import TOKEN, FakeSlack
-from tests.slack_fixtures import SECRET, Bot, block_text, buttons, is_final, slack_escaped
+from tests.slack_fixtures import SECRET, Bot, Running, block_text, buttons, most_at_once, slack_escaped, start_slack
 
 STORY_FRAGMENTS = ("Larkfield residents will pay", "mains have burst four times", "unanimously approved")
-
-
-class Running:
-    """The ``factdiff slack`` process, its stdout (JSON log lines) collected as it runs."""
-
-    def __init__(self, proc: subprocess.Popen[str], port: int) -> None:
-        self.proc = proc
-        self.base = f"http://127.0.0.1:{port}"
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        assert proc.stdout is not None and proc.stderr is not None
-        self._readers = [
-            threading.Thread(target=lambda: self.stdout.extend(proc.stdout), daemon=True),  # type: ignore[arg-type]
-            threading.Thread(target=lambda: self.stderr.extend(proc.stderr), daemon=True),  # type: ignore[arg-type]
-        ]
-        for r in self._readers:
-            r.start()
-
-    def get(self, path: str) -> int:
-        try:
-            return httpx.get(self.base + path, timeout=5).status_code
-        except httpx.HTTPError:
-            return 0
-
-    def wait_status(self, path: str, status: int, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while self.get(path) != status:
-            assert self.proc.poll() is None, "".join(self.stderr)
-            assert time.monotonic() < deadline, f"{path} never answered {status}"
-            time.sleep(0.2)
-
-    def stop(self, timeout: float = 180) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=timeout)
-        for r in self._readers:
-            r.join(5)
-        return code
 
 
 @contextmanager
 def factdiff_slack(tmp_path: Path, cli_env: dict[str, str], slack: FakeSlack, **env: str) -> Iterator[Running]:
     sources, _ = demo_files()
     assert run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path).returncode == 0
-    port = free_port()
-    full_env = cli_env | {
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "FACTDIFF_LOG_FORMAT": "json",
-        **env,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "slack", "--host", "127.0.0.1", "--port", str(port)],
-        env=full_env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    running = Running(proc, port)
+    running = start_slack(cli_env | {"FACTDIFF_LOG_FORMAT": "json", **env}, slack, tmp_path)
     try:
         yield running
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-
-
-def mentions(bot: Bot, text: str, threads: list[str]) -> None:
-    senders = [threading.Thread(target=bot.mention, args=(text,), kwargs={"ts": ts}) for ts in threads]
-    for t in senders:
-        t.start()
-    for t in senders:
-        t.join()
-
-
-def most_at_once(slack: FakeSlack, threads: list[str]) -> int:
-    """The most checks running at the same time, seen from Slack: a check runs from the message
-    saying what it does ("comparing…", posted or updated from "queued") to its report."""
-    posts = slack.timed("chat.postMessage")
-    ts_of = {f"1700000000.{n + 1:06d}": a["thread_ts"] for n, (_, a) in enumerate(posts) if a.get("thread_ts")}
-    spans: dict[str, list[float]] = {}
-    for t, a in posts:
-        if a.get("thread_ts") in threads and "comparing" in a["text"]:
-            spans[a["thread_ts"]] = [t, float("inf")]
-    for t, u in slack.timed("chat.update"):
-        thread = ts_of.get(u["ts"])
-        if thread in threads and not is_final(u) and "comparing" in u["text"] and thread not in spans:
-            spans[thread] = [t, float("inf")]
-        elif thread in spans and is_final(u):
-            spans[thread][1] = t
-    events = sorted([(s, 1) for s, _ in spans.values()] + [(e, -1) for _, e in spans.values()])
-    now = peak = 0
-    for _, step in events:
-        now += step
-        peak = max(peak, now)
-    return peak
+        if running.proc.poll() is None:
+            running.proc.kill()
+            running.proc.wait(10)
 
 
 def log_lines(running: Running) -> list[dict[str, Any]]:
@@ -137,14 +49,14 @@ def test_the_service_is_healthy_answers_a_burst_once_and_stops_without_losing_an
         bot = Bot(running.base + "/slack/events", slack, None)  # type: ignore[arg-type]
 
         burst = [f"2000.{n:06d}" for n in range(20)]
-        mentions(bot, slack_escaped(story), burst)
+        bot.mentions_at_once([slack_escaped(story)] * len(burst), burst)
         slack.wait_for(lambda s: all(bot.answers(t) for t in burst), timeout=600)
         assert [len(bot.answers(t)) for t in burst] == [1] * 20  # each answered exactly once
         assert all("'4.5%' became '5.4%'" in block_text(bot.answers(t)[0]) for t in burst)
         assert 1 <= most_at_once(slack, burst) <= 2  # FACTDIFF_SLACK_WORKERS in flight at most
 
         late = [f"2100.{n:06d}" for n in range(4)]
-        mentions(bot, slack_escaped(story), late)
+        bot.mentions_at_once([slack_escaped(story)] * len(late), late)
         slack.wait_for(lambda s: any("comparing" in a["text"] for a in s.of("chat.postMessage")[20:]))
         assert running.stop() == 0  # SIGTERM while checks run
         for t in late:  # ... and every one of them was answered with its report first

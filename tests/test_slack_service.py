@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,15 +17,6 @@ from bot.history import History
 from tests.servers.web import WebServer, page, slow
 from tests.slack_fixtures import READ_TIMEOUT, Bot, block_text, buttons, is_final, slack_escaped
 
-
-def mentions_at_once(bot: Bot, text: str, threads: list[str]) -> None:
-    senders = [threading.Thread(target=bot.mention, args=(text,), kwargs={"ts": ts}) for ts in threads]
-    for t in senders:
-        t.start()
-    for t in senders:
-        t.join()
-
-
 # ---- a busy workspace (issue 16) -------------------------------------------------------------
 
 
@@ -34,7 +24,7 @@ def test_a_rate_limited_workspace_still_gets_every_report_once(make_bot: Callabl
     bot = make_bot(workers=2, progress_seconds=1.0)
     bot.slack.limits = {"chat.postMessage": 2, "chat.update": 2}  # per second; the rest get 429 + Retry-After: 1
     threads = [f"1600.00000{n}" for n in range(8)]
-    mentions_at_once(bot, slack_escaped(story), threads)
+    bot.mentions_at_once([slack_escaped(story)] * len(threads), threads)
     bot.slack.wait_for(lambda s: all(bot.answers(t) for t in threads), timeout=180)
     time.sleep(1.5)  # anything late (a duplicate) would arrive now
 

@@ -71,7 +71,7 @@ class SlackConfig:
     clean_reply_channels: frozenset[str] = frozenset()  # automatic channels that want a line for a clean check
     workers: int = 2  # checks in flight
     progress_seconds: float = 3.0  # at most one progress update per check in this time
-    max_retries: int = 5  # tries after a 429 (each waits out Retry-After) or a dropped connection
+    max_retries: int = 20  # tries after a 429, each waiting out Retry-After (see .env.example)
 
 
 class Checker:
@@ -347,11 +347,15 @@ class _Bot:
             self.answer(r, apology(exc))
             return
         self.remember(r, report, time.monotonic() - started)
-        if r.ts is None and r.response_url:  # not in the channel: the asker alone sees it
-            shown = report_blocks(report)
-            self.respond(r.response_url, shown.text, shown.blocks)
-        else:
-            self.deliver(r, report)
+        try:
+            if r.ts is None and r.response_url:  # not in the channel: the asker alone sees it
+                shown = report_blocks(report)
+                self.respond(r.response_url, shown.text, shown.blocks)
+            else:
+                self.deliver(r, report)
+        except SlackApiError as exc:  # rate-limited beyond every retry, or refused
+            fields = {**r.log_fields(), "status": "not delivered", "error": exc.response.get("error")}
+            log.error("report not delivered", extra=fields)
 
     def answer(self, r: _Request, text: str) -> None:
         if r.ts is not None:

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"  # bolt's default: Events API, slash commands and interactivity
 MAX_BODY_BYTES = 1_000_000  # Slack's requests are small: a 40,000-character message, JSON-escaped, is ~250 kB
 MAX_AGE_SECONDS = 300  # Slack's own rule for X-Slack-Request-Timestamp
-MAX_CONNECTIONS = 200  # beyond this uvicorn answers 503
+MAX_CONNECTIONS = 900  # beyond this uvicorn answers 503; stalled ones count until the read timeout closes them
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -220,11 +220,13 @@ def _protocol(read_timeout: float) -> type[H11Protocol]:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """The listening socket, bound now (port 0: any free port) so the port is known before serving."""
+    """The listening socket, bound now (port 0: any free port) so the port is known, and listening
+    so that requests sent as soon as the bot says so wait for it rather than being refused."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # connections wait in the backlog until the server accepts them
     sock.set_inheritable(True)
     return sock
 
