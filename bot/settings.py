@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     slack_shutdown_timeout: float = Field(120.0, alias="FACTDIFF_SLACK_SHUTDOWN_TIMEOUT", ge=0, le=3600)
     slack_read_timeout: float = Field(10.0, alias="FACTDIFF_SLACK_READ_TIMEOUT", gt=0, le=300)
     slack_progress_seconds: float = Field(3.0, alias="FACTDIFF_SLACK_PROGRESS_SECONDS", ge=0, le=600)
-    slack_max_retries: int = Field(20, alias="FACTDIFF_SLACK_MAX_RETRIES", ge=0, le=100)
+    slack_max_retries: int = Field(5, alias="FACTDIFF_SLACK_MAX_RETRIES", ge=0, le=100)
     auto_clean_reply_channels: str = Field("", alias="FACTDIFF_AUTO_CLEAN_REPLY_CHANNELS")
     history_path: Path | None = Field(None, alias="FACTDIFF_HISTORY_PATH")
     history_days: int = Field(365, alias="FACTDIFF_HISTORY_DAYS", ge=0)

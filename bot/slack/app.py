@@ -71,7 +71,7 @@ class SlackConfig:
     clean_reply_channels: frozenset[str] = frozenset()  # automatic channels that want a line for a clean check
     workers: int = 2  # checks in flight
     progress_seconds: float = 3.0  # at most one progress update per check in this time
-    max_retries: int = 20  # tries after a 429, each waiting out Retry-After (see .env.example)
+    max_retries: int = 5  # tries after a 429 (each waits out Retry-After) or a dropped connection
 
 
 class Checker:

@@ -65,15 +65,16 @@ class _Handler(BaseHTTPRequestHandler):
         if slack.rate_limited(method):
             self._raw(429, json.dumps({"ok": False, "error": "ratelimited"}).encode(), "application/json", retry=1)
             return
-        slack.record(method, args)
         token = APP_TOKEN if method == "apps.connections.open" else TOKEN
-        if self.headers.get("Authorization") != f"Bearer {token}":
-            self._json({"ok": False, "error": "invalid_auth"})
-            return
-        if method in slack.fail:
-            self._json({"ok": False, "error": slack.fail[method]})
-            return
-        self._json(slack.answer(method, args))
+        with slack.serial:  # a message's ts follows the order calls are recorded in, as tests assume
+            slack.record(method, args)
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                payload = {"ok": False, "error": "invalid_auth"}
+            elif method in slack.fail:
+                payload = {"ok": False, "error": slack.fail[method]}
+            else:
+                payload = slack.answer(method, args)
+        self._json(payload)
 
     def _json(self, payload: dict[str, Any]) -> None:
         self._raw(200, json.dumps(payload).encode(), "application/json")
@@ -102,6 +103,7 @@ class FakeSlack(LoopbackServer):
         self._window: dict[str, tuple[int, int]] = {}  # method -> (second, calls in it)
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
+        self.serial = threading.Lock()
         self._listen(_Handler)
 
     @property
