@@ -191,3 +191,36 @@ def test_feedback_buttons_are_stored_once_per_user(make_bot: Callable[..., Bot],
     votes = {(f["finding"], f["user"], f["verdict"]) for f in stored["feedback"]}
     assert votes == {(first, "U1", "right"), (second, "U2", "wrong")}
     assert right["value"].split(":")[0] == check["id"]
+
+
+# ---- health (issue 14) --------------------------------------------------------------------------
+
+
+def test_readiness_waits_for_the_warm_up_and_names_an_unreachable_store() -> None:
+    from bot.slack.server import Readiness, SlackASGI, bind, serve_in_thread, uvicorn_server
+    from retrieval.errors import StoreError
+
+    store_down = False
+
+    def store_ok() -> None:
+        if store_down:
+            raise StoreError("cannot reach the Chroma server")
+
+    readiness = Readiness(store_ok)
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn_server(SlackASGI(None, readiness), read_timeout=READ_TIMEOUT, shutdown_timeout=1)
+    thread = serve_in_thread(server, sock)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        assert httpx.get(base + "/healthz").status_code == 200  # up at once
+        warming = httpx.get(base + "/readyz")
+        assert warming.status_code == 503 and "warming up" in warming.json()["detail"]
+        readiness.warmed.set()
+        assert httpx.get(base + "/readyz").json() == {"status": "ready", "detail": "ready"}
+        store_down = True
+        down = httpx.get(base + "/readyz")
+        assert down.status_code == 503 and down.json()["detail"] == "store unreachable: StoreError"
+        assert httpx.post(base + "/slack/events", content=b"{}").status_code == 404  # health only (Socket Mode)
+    finally:
+        server.should_exit = True
+        thread.join(10)
