@@ -25,9 +25,9 @@ def default_data_dir() -> Path:
 
 def default_workers() -> int:
     """Checks in flight by default: one per CPU this process may use, plus one. A check takes
-    ~0.4 s of CPU and waits on Slack and the store besides; on the 2-core development machine
-    3 workers gave more checks a minute than 2, more than 3 no clear gain, and each check in
-    flight adds ~25 MB to the bot's ~480 MB at rest (docs/benchmarks.md)."""
+    ~0.5 s of CPU and waits on Slack and the store besides; on the 2-core development machine
+    3 workers gave more checks a minute than 2 and about as many as 4 or 5, and each further
+    check in flight adds ~20 MB to the bot's ~480 MB at rest (docs/benchmarks.md)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
