@@ -93,10 +93,6 @@ class Checker:
     def check_text(self, text: str) -> Report:
         return self.engine.check(text)  # type: ignore[no-any-return]
 
-    def check(self, message: Decoded) -> Report:
-        """A shared link is fetched and checked; anything else is checked as a pasted story."""
-        return self.check_url(message.links[0]) if message.is_link_request else self.check_text(message.text)
-
     def check_url(self, url: str, on_fetched: Callable[[], None] | None = None) -> Report:
         draft, final_url = fetch_article(url, self.fetch_policy, self.http_client)
         if on_fetched:
