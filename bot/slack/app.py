@@ -1,10 +1,14 @@
-"""The slack-bolt app: checks in threads, automatic checks in editors' channels, sources from admins.
+"""The slack-bolt app: checks in threads, automatic checks in editors' channels, sources from
+admins, feedback on findings.
 
-Every Slack request is acknowledged at once (bolt's ``ack``); the work runs in lazy listeners
-on bolt's thread pool, so several checks proceed side by side. A "checking…" message is posted
-in the thread and updated in place (``chat.update``) as the check progresses; any failure ends
-in a friendly message there, never silence. An event Slack retries (``X-Slack-Retry-Num``, the
-same ``event_id``) is answered once.
+Every Slack request is acknowledged at once (bolt's ``ack``); lazy listeners post the request's
+message ("queued (N ahead)" or what it is doing) and hand the check to a pool of
+``workers`` threads (:mod:`bot.slack.work`). The message is updated in place (``chat.update``,
+progress throttled and best effort) and ends as the report, with a "right"/"wrong" pair of
+buttons under each finding when a history is kept; any failure ends in a friendly message
+there, never silence. An event Slack retries (same ``event_id``) or a replayed command, shortcut
+or click (same ``trigger_id``) is answered once. Links in editors' channels are checked
+quietly: a reaction when there is nothing to say, a reply for findings.
 """
 
 from __future__ import annotations
