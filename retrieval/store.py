@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import courlan
 import numpy as np
 import tiktoken
 
@@ -77,15 +78,22 @@ def text_hash(text: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """The URL without fragment and trailing slash, scheme and host lower-cased."""
+    """One address per article (courlan): scheme and host lower-cased, default port, tracking
+    parameters (utm_*, fbclid, ...) and fragment dropped, query sorted, no trailing slash."""
     url = url.strip().split("#", 1)[0]
-    m = re.match(r"(?i)^(https?)://([^/?]+)(.*)$", url)
+    if not re.match(r"(?i)^https?://[^/?]", url):
+        return url
+    try:
+        url = courlan.normalize_url(url)
+    except ValueError:  # not parseable: keep it as given
+        return url
+    m = re.match(r"^(https?://[^/?]+)(.*)$", url)
     if not m:
         return url
-    rest = m.group(3)
+    rest = m.group(2)
     if rest.endswith("/") and "?" not in rest:
         rest = rest.rstrip("/")
-    return f"{m.group(1).lower()}://{m.group(2).lower()}{rest}"
+    return f"{m.group(1)}{rest}"
 
 
 @dataclass(frozen=True)
