@@ -124,6 +124,7 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
     mo: set[int] = set()
     yr: set[int] = set()
     tm: set[int] = set()
+    yearless: set[dt.date] = set()  # day and month only: spans between them, in a common year
     for text, published in texts:
         pub = published_date(published)
         if pub:
@@ -132,9 +133,11 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
         for d, m, y in dated(text, pub.year if pub else None):
             days.add((m, d))
             mo.add(m)
-            if y:
-                with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError):
+                if y:
                     full.add(dt.date(y, m, d))
+                else:
+                    yearless.add(dt.date(2001, m, d))
         wd.update(w for _, w in weekdays(text))
         mo.update(m for _, m in months(text))
         mo.update(_quarters(text))
@@ -145,6 +148,7 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
         mo.add(day.month)
         yr.add(day.year)
     spans = {abs((a - b).days) for a, b in itertools.combinations(full, 2)}
+    spans |= {abs((a - b).days) for a, b in itertools.combinations(yearless, 2)}
     spans |= {round(abs(a - b) * 365.25) for a, b in itertools.combinations(yr, 2)}  # "eight years" from 2017 to 2025
     return Calendar(
         frozenset(days),
