@@ -212,7 +212,8 @@ def _originals(report: Report, texts: Mapping[str, str], claims: list[Claim]) ->
     for k, cand in enumerate(report.sources, start=1):
         aid = cand.info.id
         text = texts.get(aid)
-        quoted = {(f.source.start, f.source.end): f.source.text for f in report.findings if _cites(f, aid)}
+        cited = [f.source for f in report.findings if f.source is not None and f.source.article.id == aid]
+        quoted = {(s.start, s.end): s.text for s in cited}
         if text is not None:
             segments = [(s.start, s.end, s.text) for s in split_sentences(text)]
         else:  # only what the findings quote, in the order of the original
@@ -250,14 +251,6 @@ def _sentence(
     for c in users:
         c.target = anchor
     return Sentence(anchor, start, end, _pieces(text, marks), kind, users, omission if kind == "omitted" else None)
-
-
-def _cites(f: Finding, article_id: str) -> bool:
-    return f.source is not None and f.source.article.id == article_id
-
-
-def _key(f: Finding) -> tuple[str, int, int] | None:
-    return (f.source.article.id, f.source.start, f.source.end) if f.source else None
 
 
 def _title(report: Report) -> str:
