@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
@@ -326,7 +327,14 @@ def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None
 
 @main.command("check")
 @click.argument("story", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="html: one self-contained page, the story beside its originals (redirect it to a file).",
+)
 @click.option("--color/--no-color", default=None, help="Highlight changed words (default: when on a terminal).")
 @click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
 @click.option(
@@ -344,6 +352,7 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
     --show-prompt prints what would leave the building instead. Exit code 1 when no original is
     found, 4 when the story's URL cannot be fetched.
     """
+    from checker.html import original_texts, render_html
     from checker.judge import PromptPreview
     from checker.models import report_to_json
     from checker.render import render_markdown, render_text
@@ -357,6 +366,7 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
             preview = PromptPreview(judge)
         text, url = read_story_or_url(story, ctx)
         report = wiring.diff_engine(ctx.store, preview or judge).check(text, url=url)
+        texts = original_texts(ctx.store, report) if fmt == "html" and preview is None else {}
     except FactDiffError as exc:
         fail(exc)
     if preview is not None:
@@ -367,6 +377,8 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
         click.echo(json.dumps(report_to_json(report), ensure_ascii=False, indent=1))
     elif fmt == "markdown":
         click.echo(render_markdown(report))
+    elif fmt == "html":
+        click.echo(render_html(report, texts), nl=False)
     else:
         click.echo(render_text(report, color=sys.stdout.isatty() if color is None else color))
     if not report.sources:
@@ -376,16 +388,43 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
 @main.command("demo")
 @click.option("--color/--no-color", default=None, help="Highlight changed words (default: when on a terminal).")
 @click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
+@click.option("--open", "open_page", is_flag=True, help="Write the report's HTML page and open it in the browser.")
+@click.option(
+    "--html",
+    "page",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the report's HTML page to this file (with --open: factdiff-demo.html in the temp folder).",
+)
 @pass_ctx
-def demo_cmd(ctx: Context, color: bool | None, no_llm: bool) -> None:
+def demo_cmd(ctx: Context, color: bool | None, no_llm: bool, open_page: bool, page: Path | None) -> None:
     """Check an invented rewrite against its invented sources, in a temporary store."""
     from bot.demo import run_demo
 
+    if open_page and page is None:
+        page = Path(tempfile.gettempdir()) / "factdiff-demo.html"
     try:
         judge = None if no_llm else wiring.llm_judge(ctx.settings)
-        run_demo(ctx.settings, click.echo, color=sys.stdout.isatty() if color is None else color, judge=judge)
+        colored = sys.stdout.isatty() if color is None else color
+        run_demo(ctx.settings, click.echo, color=colored, judge=judge, page=page)
     except FactDiffError as exc:
         fail(exc)
+    except OSError as exc:
+        fail(InputError(f"cannot write the page to {page}: {exc.strerror or exc}"))
+    if page is not None:
+        click.echo(f"\nThe page: {page.resolve()}")
+    if open_page and page is not None and not open_in_browser(page):
+        click.echo("factdiff: no browser found; open the page above in one", err=True)
+
+
+def open_in_browser(page: Path) -> bool:
+    """Open a local page with the user's browser (``webbrowser``, which honours $BROWSER); False when none."""
+    import webbrowser
+
+    try:
+        return webbrowser.open(page.resolve().as_uri())
+    except webbrowser.Error:
+        return False
 
 
 @main.command("slack")
