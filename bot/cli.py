@@ -445,14 +445,15 @@ def slack_cmd(ctx: Context, port: int, host: str, no_llm: bool) -> None:
         if settings.slack_app_token is None and settings.slack_signing_secret is None:
             raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
         judge = None if no_llm else wiring.llm_judge(settings)
-        app = wiring.slack_app(settings, ctx.store, judge)
+        pages = wiring.report_pages(settings)
+        app = wiring.slack_app(settings, ctx.store, judge, pages=pages)
     except FactDiffError as exc:
         fail(exc)
     if settings.slack_app_token is not None:
         click.echo("factdiff: connecting to Slack in Socket Mode", err=True)
         socket_mode(app, settings.slack_app_token.get_secret_value()).start()
         return
-    server = http_server(app, host, port)
+    server = http_server(app, host, port, pages)
     click.echo(f"factdiff: listening on http://{host}:{server.server_port}{EVENTS_PATH}", err=True)
     try:
         server.serve_forever()

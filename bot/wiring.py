@@ -144,8 +144,19 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def slack_app(settings: Settings, store: SourceStore, judge: Any = None, client: Any = None) -> Any:
-    """The Slack app over the store, the diff engine (with the LLM judge when given) and URL fetching."""
+def report_pages(settings: Settings) -> Any:
+    """Where the bot keeps the report pages it serves: HTTP mode with FACTDIFF_PUBLIC_URL only, else None
+    (in Socket Mode nothing can reach the bot, so pages are attached to the reply instead)."""
+    if settings.slack_app_token is not None or not settings.public_url:
+        return None
+    from bot.slack.pages import ReportPages
+
+    return ReportPages(settings.data_dir / "reports", settings.report_days)
+
+
+def slack_app(settings: Settings, store: SourceStore, judge: Any = None, client: Any = None, pages: Any = None) -> Any:
+    """The Slack app over the store, the diff engine (with the LLM judge when given) and URL fetching;
+    replies link to report pages kept in ``pages`` (see :func:`report_pages`)."""
     from bot.slack.app import Checker, SlackConfig, build_app
     from retrieval.errors import ConfigError
 
@@ -158,6 +169,7 @@ def slack_app(settings: Settings, store: SourceStore, judge: Any = None, client:
         auto_channels=settings.id_list(settings.auto_channels),
         source_admins=settings.id_list(settings.source_admins),
         recheck_seconds=settings.auto_recheck_hours * 3600,
+        public_url=settings.public_url,
     )
     checker = Checker(store, diff_engine(store, judge), fetch_policy(settings))
-    return build_app(config, checker, client=client)
+    return build_app(config, checker, client=client, pages=pages)

@@ -120,7 +120,7 @@ def render_html(report: Report, texts: Mapping[str, str] | None = None, *, check
         not_checked=report.message or NOT_CHECKED,
         checked_at=(checked_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
         story_url=safe_url(report.story_url),
-        csp=_csp(),
+        csp=page_csp(),
         style=_asset("report.css"),
         script=_asset("report.js"),
     )
@@ -284,7 +284,7 @@ def _sha256(text: str) -> str:
 
 
 @cache
-def _csp() -> str:
+def page_csp() -> str:
     """Only our own inline style and script run; nothing is fetched (links still work)."""
     return (
         f"default-src 'none'; style-src {_sha256(_asset('report.css'))}; "

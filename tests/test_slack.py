@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.demo import demo_files
 from bot.slack.app import HELP, REFUSED, Checker, SlackConfig, build_app
 from bot.slack.blocks import MAX_BLOCKS
+from bot.slack.pages import ReportPages
 from bot.slack.server import http_server
 from checker.engine import DiffEngine
 from retrieval.embeddings import Embedder
@@ -142,10 +144,13 @@ def slack() -> Iterator[FakeSlack]:
         yield server
 
 
-@pytest.fixture
-def bot(demo_store: SourceStore, minilm: Embedder, slack: FakeSlack) -> Iterator[Bot]:
-    engine = DiffEngine(OriginalFinder(demo_store), align_embedder=minilm)
-    checker = Checker(demo_store, engine, FetchPolicy(allow_private=True))
+@contextmanager
+def running_bot(
+    store: SourceStore, minilm: Embedder, slack: FakeSlack, pages: ReportPages | None = None, public: bool = False
+) -> Iterator[Bot]:
+    """The app on a real HTTP server on 127.0.0.1; with ``public``, FACTDIFF_PUBLIC_URL is that server."""
+    engine = DiffEngine(OriginalFinder(store), align_embedder=minilm)
+    checker = Checker(store, engine, FetchPolicy(allow_private=True))
     config = SlackConfig(
         bot_token=TOKEN,
         signing_secret=SECRET,
@@ -154,12 +159,21 @@ def bot(demo_store: SourceStore, minilm: Embedder, slack: FakeSlack) -> Iterator
         source_admins=frozenset({"UADMIN"}),
         recheck_seconds=3600,
     )
-    server = http_server(build_app(config, checker), "127.0.0.1", 0)
+    port = free_port()
+    if public:
+        config = replace(config, public_url=f"http://127.0.0.1:{port}")
+    server = http_server(build_app(config, checker, pages=pages), "127.0.0.1", port, pages)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield Bot(f"http://127.0.0.1:{server.server_port}/slack/events", slack, demo_store)
+    yield Bot(f"http://127.0.0.1:{server.server_port}/slack/events", slack, store)
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def bot(demo_store: SourceStore, minilm: Embedder, slack: FakeSlack) -> Iterator[Bot]:
+    with running_bot(demo_store, minilm, slack) as b:
+        yield b
 
 
 @pytest.fixture
@@ -254,6 +268,7 @@ def test_a_40000_character_paste_is_cut_to_slack_limits_with_the_full_report_att
     assert "more reworded in the full report" in block_text(answer)
     upload = bot.slack.of("upload")[0]["bytes"].decode()
     assert upload.startswith("**") and "### Reworded" in upload
+    assert bot.slack.of("upload")[1]["bytes"].decode().startswith("<!doctype html>")  # the page beside it
     assert bot.slack.of("files.completeUploadExternal")[0]["thread_ts"] == "700.000001"
 
 

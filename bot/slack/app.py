@@ -26,7 +26,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import escape, report_blocks
+from bot.slack.pages import ReportPages
 from bot.slack.text import Decoded, decode
+from checker.html import original_texts, render_html
 from checker.models import Report
 from checker.render import is_clean, render_markdown
 from retrieval.errors import ConfigError, FactDiffError, FetchError, InputError
@@ -63,6 +65,7 @@ class SlackConfig:
     auto_channels: frozenset[str] = frozenset()
     source_admins: frozenset[str] = frozenset()
     recheck_seconds: float = 24 * 3600  # the same link is not re-checked automatically within this window
+    public_url: str | None = None  # HTTP mode: report pages are linked at <public_url>/reports/<id>
 
 
 class Checker:
@@ -140,6 +143,7 @@ class _Bot:
     events: _Seen = field(default_factory=lambda: _Seen(3600))
     links: _Seen = field(init=False)
     names: dict[str, str | None] = field(default_factory=dict)
+    pages: ReportPages | None = None  # where report pages are kept when the bot serves them
 
     def __post_init__(self) -> None:
         self.links = _Seen(self.config.recheck_seconds)
@@ -168,17 +172,30 @@ class _Bot:
         self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks or [])
 
     def deliver(self, channel: str, ts: str, thread_ts: str | None, report: Report) -> None:
-        """The report in place of the "checking…" message; the full report attached when cut."""
-        shown = report_blocks(report)
+        """The report in place of the "checking…" message, with its side-by-side page: linked when
+        the bot serves pages, else attached; the full Markdown report attached too when cut."""
+        page = render_html(report, original_texts(self.checker.store, report)) if report.sources else None
+        link = None
+        if page is not None and self.pages is not None and self.config.public_url:
+            link = self.pages.url(self.config.public_url, self.pages.put(page))
+        shown = report_blocks(report, page_url=link)
         self.update(channel, ts, shown.text, shown.blocks)
+        files = []
         if shown.hidden:
+            files.append(
+                {
+                    "content": render_markdown(report),
+                    "filename": "factdiff-report.md",
+                    "title": "factdiff: the full report",
+                }
+            )
+        if page is not None and link is None:
+            files.append({"content": page, "filename": "factdiff-report.html", "title": "factdiff: side by side"})
+        if files:
+            what = f"The full report ({shown.hidden} more findings)" if shown.hidden else "The report"
+            side = ", and the story beside its originals (open the .html file in a browser)" if link is None else ""
             self.client.files_upload_v2(
-                channel=channel,
-                thread_ts=thread_ts or ts,
-                content=render_markdown(report),
-                filename="factdiff-report.md",
-                title="factdiff: the full report",
-                initial_comment=f"The full report ({shown.hidden} more findings).",
+                channel=channel, thread_ts=thread_ts or ts, file_uploads=files, initial_comment=f"{what}{side}."
             )
 
     def run_check(self, channel: str, thread_ts: str | None, decoded: Decoded) -> None:
@@ -330,8 +347,11 @@ class _TokenFromClient(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_TokenFromClient())
 
 
-def build_app(config: SlackConfig, checker: Checker, *, client: WebClient | None = None) -> App:
-    """The bolt app. ``client`` defaults to a WebClient on ``config.api_url`` (Slack's by default)."""
+def build_app(
+    config: SlackConfig, checker: Checker, *, client: WebClient | None = None, pages: ReportPages | None = None
+) -> App:
+    """The bolt app. ``client`` defaults to a WebClient on ``config.api_url`` (Slack's by default);
+    with ``pages`` (and ``config.public_url``) replies link to report pages kept there."""
     web = client or WebClient(token=config.bot_token, base_url=config.api_url or WebClient.BASE_URL)
     app = App(
         client=web,
@@ -345,7 +365,7 @@ def build_app(config: SlackConfig, checker: Checker, *, client: WebClient | None
         raise ConfigError(f"Slack refused the bot token: {exc.response.get('error')}") from exc
     except OSError as exc:  # URLError, timeouts, refused connections
         raise FetchError(f"cannot reach the Slack Web API at {web.base_url}: {exc}") from exc
-    bot = _Bot(config, checker, web, bot_user)
+    bot = _Bot(config, checker, web, bot_user, pages=pages)
 
     @app.middleware
     def answer_once(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 (bolt's name)

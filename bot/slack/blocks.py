@@ -73,7 +73,8 @@ def finding_block(f: Finding) -> dict[str, Any]:
     return _section("\n".join(lines))
 
 
-def report_blocks(report: Report, *, per_kind: int = PER_KIND) -> SlackReport:
+def report_blocks(report: Report, *, per_kind: int = PER_KIND, page_url: str | None = None) -> SlackReport:
+    """The report's blocks; ``page_url`` links its side-by-side page under the header."""
     if not report.sources:
         message = report.message or NOT_CHECKED
         missing = [_section(f":mag: *Not checked.* {escape(message)}")]
@@ -88,6 +89,8 @@ def report_blocks(report: Report, *, per_kind: int = PER_KIND) -> SlackReport:
         f"{n}. " + " \u00b7 ".join([_link(c.info.url, cited(c.info)[0]), *map(escape, cited(c.info)[1:])])
         for n, c in enumerate(report.sources, start=1)
     ]
+    if page_url:
+        blocks.append(_section(f":left_right_arrow: {_link(page_url, 'See the story beside its originals')}"))
     blocks.append(_section("*Originals, best first*\n" + "\n".join(originals)))
     hidden = 0
     if not clean:
