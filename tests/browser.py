@@ -122,6 +122,14 @@ class Browser:
         for kind in ("rawKeyDown", "keyUp"):
             self.call("Input.dispatchKeyEvent", type=kind, key="Tab", code="Tab", windowsVirtualKeyCode=9)
 
+    def tab_to(self, element: str, presses: int = 40) -> bool:
+        """Press Tab until the element ``element`` (a script expression) has the focus."""
+        for _ in range(presses):
+            self.press_tab()
+            if self.evaluate(f"document.activeElement === ({element})"):
+                return True
+        return False
+
     def screenshot(self, path: Path) -> None:
         self.evaluate("window.scrollTo(0, 0)")
         path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
@@ -181,6 +189,7 @@ def main(folder: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, Browser(binary) as browser:
         page = demo_page(Path(tmp)).as_uri()
         browser.open(page, DESKTOP)
+        browser.tab_to("document.querySelectorAll('.claim.k-reworded[data-src]')[1]")  # shows what focus does
         browser.screenshot(out / "report-desktop.png")
         browser.open(page, PHONE, mobile=True)
         browser.screenshot(out / "report-phone.png")
