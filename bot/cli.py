@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -373,10 +374,11 @@ def read_story_or_url(source: str | None, ctx: Context) -> tuple[str, str | None
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
+    type=click.Choice(["text", "markdown", "json", "html"]),
     default="text",
     show_default=True,
-    help="Output: text for a terminal, markdown for a document, json for programs (the report format).",
+    help="Output: text for a terminal, markdown for a document, json for programs (the report format), "
+    "html for one self-contained page, the story beside its originals (redirect it to a file).",
 )
 @color_option
 @click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
@@ -395,6 +397,7 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
     --show-prompt prints what would leave the building instead. Exit code 1 when no original is
     found, 4 when the story's URL cannot be fetched.
     """
+    from checker.html import original_texts, render_html
     from checker.judge import PromptPreview
     from checker.models import report_to_json
     from checker.render import render_markdown, render_text
@@ -411,6 +414,7 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
         report = wiring.diff_engine(ctx.store, preview or judge).check(text, url=url)
         if preview is None:  # a preview sends nothing and checks nothing worth keeping
             record_check(ctx, report, time.monotonic() - started)
+        texts = original_texts(ctx.store, report) if fmt == "html" and preview is None else {}
     except FactDiffError as exc:
         fail(exc)
     if preview is not None:
@@ -421,6 +425,8 @@ def check_cmd(ctx: Context, story: str | None, fmt: str, color: bool | None, no_
         echo_json(report_to_json(report))
     elif fmt == "markdown":
         click.echo(render_markdown(report))
+    elif fmt == "html":
+        click.echo(render_html(report, texts), nl=False)
     else:
         shown = use_color(color)
         click.echo(render_text(report, color=shown), color=shown)
@@ -452,17 +458,43 @@ def record_check(ctx: Context, report: Any, duration: float) -> None:
 @main.command("demo", short_help="Check an invented story in a temporary store.")
 @color_option
 @click.option("--no-llm", is_flag=True, help="Use the offline engine only, even when an LLM is configured.")
+@click.option("--open", "open_page", is_flag=True, help="Write the report's HTML page and open it in the browser.")
+@click.option(
+    "--html",
+    "page",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the report's HTML page to this file (with --open: factdiff-demo.html in the temp folder).",
+)
 @pass_ctx
-def demo_cmd(ctx: Context, color: bool | None, no_llm: bool) -> None:
+def demo_cmd(ctx: Context, color: bool | None, no_llm: bool, open_page: bool, page: Path | None) -> None:
     """Check an invented rewrite against its invented sources, in a temporary store."""
     from bot.demo import run_demo
 
     shown = use_color(color)
+    if open_page and page is None:
+        page = Path(tempfile.gettempdir()) / "factdiff-demo.html"
     try:
         judge = None if no_llm else wiring.llm_judge(ctx.settings)
-        run_demo(ctx.settings, lambda line: click.echo(line, color=shown), color=shown, judge=judge)
+        run_demo(ctx.settings, lambda line: click.echo(line, color=shown), color=shown, judge=judge, page=page)
     except FactDiffError as exc:
         fail(exc)
+    except OSError as exc:
+        fail(InputError(f"cannot write the page to {page}: {exc.strerror or exc}"))
+    if page is not None:
+        click.echo(f"\nThe page: {page.resolve()}")
+    if open_page and page is not None and not open_in_browser(page):
+        click.echo("factdiff: no browser found; open the page above in one", err=True)
+
+
+def open_in_browser(page: Path) -> bool:
+    """Open a local page with the user's browser (``webbrowser``, which honours $BROWSER); False when none."""
+    import webbrowser
+
+    try:
+        return webbrowser.open(page.resolve().as_uri())
+    except webbrowser.Error:
+        return False
 
 
 @main.command("slack", short_help="Run the Slack bot (Socket Mode or HTTP).")
@@ -488,8 +520,10 @@ def slack_cmd(ctx: Context, port: int, host: str, health_port: int, no_llm: bool
 
     HTTP mode serves Events API, slash command and interactivity requests at /slack/events and
     verifies each with SLACK_SIGNING_SECRET. Both modes answer GET /healthz (up) and GET /readyz
-    (models loaded, index built, store reachable). FACTDIFF_SLACK_WORKERS checks run at a time;
-    on SIGTERM the bot stops taking requests, finishes its checks and posts their answers.
+    (models loaded, index built, store reachable). With FACTDIFF_PUBLIC_URL set, HTTP mode also
+    serves each report's side-by-side page at GET /reports/<random id> (kept FACTDIFF_REPORT_DAYS
+    days) and links it in the reply; otherwise the page is attached. FACTDIFF_SLACK_WORKERS checks
+    run at a time; on SIGTERM the bot stops taking requests, finishes its checks and posts their answers.
     """
     from bot.slack.server import EVENTS_PATH, Readiness, SlackASGI, bind, socket_mode
     from bot.slack.service import Service
@@ -505,7 +539,8 @@ def slack_cmd(ctx: Context, port: int, host: str, health_port: int, no_llm: bool
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{listen}: {exc.strerror or exc}") from exc
         judge = None if no_llm else wiring.llm_judge(settings)
-        app, bot = wiring.slack_bot(settings, config, ctx.store, judge, wiring.history(settings))
+        pages = wiring.report_pages(settings)  # HTTP mode with FACTDIFF_PUBLIC_URL only
+        app, bot = wiring.slack_bot(settings, config, ctx.store, judge, wiring.history(settings), pages)
     except FactDiffError as exc:
         fail(exc)
     asgi = SlackASGI(
@@ -513,6 +548,7 @@ def slack_cmd(ctx: Context, port: int, host: str, health_port: int, no_llm: bool
         Readiness(ctx.store.count),
         signing_secret=config.signing_secret,
         read_timeout=settings.slack_read_timeout,
+        pages=pages,
     )
     service = Service(asgi, bot.pool, bot.checker.warm, settings.slack_shutdown_timeout, settings.slack_read_timeout)
     where = f"http://{host}:{sock.getsockname()[1]}"

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     auto_channels: str = Field("", alias="FACTDIFF_AUTO_CHANNELS")
     source_admins: str = Field("", alias="FACTDIFF_SOURCE_ADMINS")
     auto_recheck_hours: float = Field(24.0, alias="FACTDIFF_AUTO_RECHECK_HOURS", ge=0)
+    public_url: str | None = Field(None, alias="FACTDIFF_PUBLIC_URL", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    report_days: float = Field(30.0, alias="FACTDIFF_REPORT_DAYS", gt=0, le=3650)
     tokenizer: str | None = Field(None, alias="FACTDIFF_TOKENIZER")
     chunk_tokens: int = Field(120, alias="FACTDIFF_CHUNK_TOKENS", ge=32, le=512)
     allow_private_urls: bool = Field(False, alias="FACTDIFF_ALLOW_PRIVATE_URLS")

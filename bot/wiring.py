@@ -187,6 +187,16 @@ def history(settings: Settings) -> Any:
     return kept
 
 
+def report_pages(settings: Settings) -> Any:
+    """Where the bot keeps the report pages it serves: HTTP mode with FACTDIFF_PUBLIC_URL only, else None
+    (in Socket Mode nothing can reach the bot, so pages are attached to the reply instead)."""
+    if settings.slack_app_token is not None or not settings.public_url:
+        return None
+    from bot.slack.pages import ReportPages
+
+    return ReportPages(settings.data_dir / "reports", settings.report_days)
+
+
 def slack_config(settings: Settings) -> Any:
     """The Slack settings, checked before anything is loaded: a missing token is reported at once."""
     from bot.slack.app import SlackConfig
@@ -207,14 +217,18 @@ def slack_config(settings: Settings) -> Any:
         workers=settings.slack_workers,
         progress_seconds=settings.slack_progress_seconds,
         max_retries=settings.slack_max_retries,
+        public_url=settings.public_url,
     )
 
 
-def slack_bot(settings: Settings, config: Any, store: SourceStore, judge: Any = None, history: Any = None) -> Any:
+def slack_bot(
+    settings: Settings, config: Any, store: SourceStore, judge: Any = None, history: Any = None, pages: Any = None
+) -> Any:
     """The Slack app and its bot over the store, the diff engine (with the LLM judge when given),
-    URL fetching and the history; its check workers start when the service has warmed up."""
+    URL fetching and the history; replies link to report pages kept in ``pages`` (see
+    :func:`report_pages`); its check workers start when the service has warmed up."""
     from bot.slack.app import Checker, build_bot
     from bot.slack.work import WorkPool
 
     checker = Checker(store, diff_engine(store, judge), fetch_policy(settings))
-    return build_bot(config, checker, history=history, pool=WorkPool(config.workers, start=False))
+    return build_bot(config, checker, history=history, pool=WorkPool(config.workers, start=False), pages=pages)

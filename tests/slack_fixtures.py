@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,12 +21,14 @@ from slack_sdk.signature import SignatureVerifier
 from bot.demo import demo_files
 from bot.history import History
 from bot.slack.app import Checker, SlackConfig, build_app
+from bot.slack.pages import ReportPages
 from bot.slack.server import Readiness, SlackASGI, bind, serve_in_thread, uvicorn_server
 from checker.engine import DiffEngine
 from retrieval.embeddings import Embedder
 from retrieval.fetch import FetchPolicy
 from retrieval.search import OriginalFinder
 from retrieval.store import SourceStore
+from tests.conftest import free_port
 from tests.servers.slack_api import BOT_USER, TOKEN, FakeSlack
 
 SECRET = "test-signing-secret"
@@ -183,10 +184,13 @@ READ_TIMEOUT = 2.0  # the endpoint's read timeout in these tests
 
 @pytest.fixture
 def make_bot(demo_store: SourceStore, minilm: Embedder, slack: FakeSlack) -> Iterator[Callable[..., Bot]]:
-    """Start the app (on uvicorn, behind its guard) with config overrides and an optional history."""
+    """Start the app (on uvicorn, behind its guard) with config overrides and an optional history;
+    with ``pages`` it keeps report pages there, and serves and links them at its own address."""
     running = []
 
-    def make(history: History | None = None, **overrides: Any) -> Bot:
+    def make(history: History | None = None, pages: ReportPages | None = None, **overrides: Any) -> Bot:
+        sock = bind("127.0.0.1", 0)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
         engine = DiffEngine(OriginalFinder(demo_store), align_embedder=minilm)
         checker = Checker(demo_store, engine, FetchPolicy(allow_private=True))
         settings: dict[str, Any] = {
@@ -197,16 +201,16 @@ def make_bot(demo_store: SourceStore, minilm: Embedder, slack: FakeSlack) -> Ite
             "clean_reply_channels": frozenset({LOUD}),
             "source_admins": frozenset({"UADMIN"}),
             "recheck_seconds": 3600,
+            "public_url": base if pages is not None else None,
         }
         config = SlackConfig(**(settings | overrides))
         readiness = Readiness()
         readiness.warmed.set()
-        app = build_app(config, checker, history=history)
-        asgi = SlackASGI(app, readiness, signing_secret=SECRET, read_timeout=READ_TIMEOUT)
-        sock = bind("127.0.0.1", 0)
+        app = build_app(config, checker, history=history, pages=pages)
+        asgi = SlackASGI(app, readiness, signing_secret=SECRET, read_timeout=READ_TIMEOUT, pages=pages)
         server = uvicorn_server(asgi, read_timeout=READ_TIMEOUT, shutdown_timeout=5)
         running.append((server, serve_in_thread(server, sock)))
-        return Bot(f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events", slack, demo_store)
+        return Bot(f"{base}/slack/events", slack, demo_store)
 
     yield make
     for server, thread in running:
@@ -266,11 +270,9 @@ class Running:
         return code
 
 
-def start_slack(env: dict[str, str], slack: FakeSlack, cwd: Path) -> Running:
-    """``factdiff slack`` in HTTP mode on a free port, signed with SECRET, talking to ``slack``."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+def start_slack(env: dict[str, str], slack: FakeSlack, cwd: Path, port: int | None = None) -> Running:
+    """``factdiff slack`` in HTTP mode on ``port`` (default: a free one), signed with SECRET, talking to ``slack``."""
+    port = port or free_port()
     full_env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url} | env
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "slack", "--host", "127.0.0.1", "--port", str(port)],

@@ -300,3 +300,42 @@ def test_checks_from_the_command_line_are_kept_in_the_history(tmp_path: Path, cl
     assert bad.returncode == 2 and "7d" in bad.stderr
     missing = run_cli(["history", "show", "nosuchcheck"], cli_env, cwd=tmp_path)
     assert missing.returncode == 2 and "not in the history" in missing.stderr
+
+
+# ---- the side-by-side page (issue 15) -------------------------------------------------------
+
+
+def test_check_html_format_prints_one_self_contained_page(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    story = ingest_demo_sources(tmp_path, cli_env)
+    done = run_cli(["check", "--format", "html", str(story)], cli_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = done.stdout
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "Larkfield council approves 4.5% water rate rise for 2027" in page
+    # the originals are shown in full, not only the cited sentences
+    assert "Only the sentences the findings cite are shown" not in page
+    assert "<script src" not in page and "<link" not in page
+
+
+def test_demo_open_writes_the_page_and_hands_it_to_the_browser(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"  # $BROWSER, as webbrowser reads it: records what it was asked to open
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n', encoding="utf-8")
+    browser.chmod(0o755)
+    page = tmp_path / "out" / "demo.html"
+    page.parent.mkdir()
+    done = run_cli(["demo", "--open", "--html", str(page)], {**cli_env, "BROWSER": f"{browser} %s"}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"The page: {page}" in done.stdout
+    assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert opened.read_text(encoding="utf-8") == page.as_uri()
+
+
+def test_demo_open_without_a_browser_says_where_the_page_is(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "BROWSER": str(tmp_path / "no-such-browser"), "TMPDIR": str(tmp_path), "PATH": "/nonexistent"}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    done = run_cli(["demo", "--open"], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "factdiff-demo.html").exists()
+    assert "no browser found" in done.stderr

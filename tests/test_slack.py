@@ -106,6 +106,7 @@ def test_a_40000_character_paste_is_cut_to_slack_limits_with_the_full_report_att
     assert "more reworded in the full report" in block_text(answer)
     upload = bot.slack.of("upload")[0]["bytes"].decode()
     assert upload.startswith("**") and "### Reworded" in upload
+    assert bot.slack.of("upload")[1]["bytes"].decode().startswith("<!doctype html>")  # the page beside it
     assert bot.slack.of("files.completeUploadExternal")[0]["thread_ts"] == "700.000001"
 
 

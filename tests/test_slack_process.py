@@ -5,6 +5,7 @@ and feedback that ends in the history, its export and ``score.py``."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,10 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.demo import demo_files
-from tests.conftest import SHARED, run_cli
+from tests.conftest import SHARED, free_port, run_cli
 from tests.servers.slack_api import TOKEN, FakeSlack
 from tests.slack_fixtures import SECRET, Bot, Running, block_text, buttons, most_at_once, slack_escaped, start_slack
 
@@ -23,10 +25,12 @@ STORY_FRAGMENTS = ("Larkfield residents will pay", "mains have burst four times"
 
 
 @contextmanager
-def factdiff_slack(tmp_path: Path, cli_env: dict[str, str], slack: FakeSlack, **env: str) -> Iterator[Running]:
+def factdiff_slack(
+    tmp_path: Path, cli_env: dict[str, str], slack: FakeSlack, port: int | None = None, **env: str
+) -> Iterator[Running]:
     sources, _ = demo_files()
     assert run_cli(["ingest", *map(str, sources)], cli_env, cwd=tmp_path).returncode == 0
-    running = start_slack(cli_env | {"FACTDIFF_LOG_FORMAT": "json", **env}, slack, tmp_path)
+    running = start_slack(cli_env | {"FACTDIFF_LOG_FORMAT": "json", **env}, slack, tmp_path, port)
     try:
         yield running
     finally:
@@ -123,3 +127,27 @@ def test_feedback_from_slack_reaches_the_history_and_an_export_that_score_reads(
     purged = run_cli(["history", "purge", "--before", "2999-01-01"], cli_env, cwd=tmp_path)
     assert purged.returncode == 0 and "purged: 1 check(s)" in purged.stdout
     assert json.loads(run_cli(["history", "--format", "json"], cli_env, cwd=tmp_path).stdout) == []
+
+
+@pytest.mark.slow
+def test_the_service_serves_the_report_page_it_links_at_its_public_url(
+    tmp_path: Path, cli_env: dict[str, str], story: str
+) -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    with FakeSlack() as slack, factdiff_slack(tmp_path, cli_env, slack, port, FACTDIFF_PUBLIC_URL=public) as running:
+        running.wait_status("/readyz", 200)
+        bot = Bot(running.base + "/slack/events", slack, None)  # type: ignore[arg-type]
+        bot.mention(slack_escaped(story), ts="2300.000001")
+        answer = bot.wait_answer("2300.000001")[0]
+        (link,) = re.findall(rf"<({re.escape(public)}/reports/[A-Za-z0-9_-]{{32}})\|", block_text(answer))
+        page = httpx.get(link, timeout=10)  # no signature: a browser's plain GET
+        assert page.status_code == 200 and page.text.startswith("<!doctype html>")
+        assert "Larkfield council approves 4.5% water rate rise for 2027" in page.text
+        assert page.headers["cache-control"] == "private, no-store"
+        assert httpx.post(link, content=b"{}", timeout=10).status_code == 405
+        assert httpx.post(running.base + "/slack/events", content=b"{}", timeout=10).status_code == 401
+        assert running.stop() == 0
+    kept = list((Path(cli_env["FACTDIFF_DATA_DIR"]) / "reports").glob("*.html"))
+    assert [p.stem for p in kept] == [link.rsplit("/", 1)[1]]
+    assert link.rsplit("/", 1)[1] not in "".join(running.stdout + running.stderr)  # the id is never logged

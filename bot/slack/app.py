@@ -5,7 +5,8 @@ Every Slack request is acknowledged at once (bolt's ``ack``); lazy listeners pos
 message ("queued (N ahead)" or what it is doing) and hand the check to a pool of
 ``workers`` threads (:mod:`bot.slack.work`). The message is updated in place (``chat.update``,
 progress throttled and best effort) and ends as the report, with a "right"/"wrong" pair of
-buttons under each finding when a history is kept; any failure ends in a friendly message
+buttons under each finding when a history is kept, and a link to its side-by-side page when the
+bot serves pages (else the page is attached in the thread); any failure ends in a friendly message
 there, never silence. An event Slack retries (same ``event_id``) or a replayed command, shortcut
 or click (same ``trigger_id``) is answered once. Links in editors' channels are checked
 quietly: a reaction when there is nothing to say, a reply for findings.
@@ -33,8 +34,10 @@ from slack_sdk.errors import SlackApiError
 from bot.history import Asker, CheckRecord, History, new_check_id
 from bot.slack.blocks import FEEDBACK_ACTION, escape, report_blocks
 from bot.slack.clients import web_client, webhook
+from bot.slack.pages import ReportPages
 from bot.slack.text import Decoded, decode
 from bot.slack.work import Closed, Job, WorkPool
+from checker.html import original_texts, render_html
 from checker.models import Report, report_to_json
 from checker.render import is_clean, render_markdown, render_text
 from retrieval.errors import ConfigError, FactDiffError, FetchError, InputError
@@ -76,6 +79,7 @@ class SlackConfig:
     workers: int = 2  # checks in flight
     progress_seconds: float = 3.0  # at most one progress update per check in this time
     max_retries: int = 5  # tries after a 429 (each waits out Retry-After) or a dropped connection
+    public_url: str | None = None  # HTTP mode: report pages are linked at <public_url>/reports/<id>
 
 
 class Checker:
@@ -182,6 +186,7 @@ class _Bot:
         progress_client: WebClient | None = None,
         history: History | None = None,
         pool: WorkPool | None = None,
+        pages: ReportPages | None = None,
     ) -> None:
         self.config = config
         self.checker = checker
@@ -189,6 +194,7 @@ class _Bot:
         self.progress_client = progress_client or client
         self.history = history
         self.pool = pool or WorkPool(config.workers)
+        self.pages = pages  # where report pages are kept when the bot serves them
         self.bot_user: str | None = None
         self.requests = _Seen(3600)  # event ids and trigger ids answered
         self.links = _Seen(config.recheck_seconds)
@@ -245,22 +251,40 @@ class _Bot:
             r.progress_muted_until = now + max(retry_after, self.config.progress_seconds)
             log.info("progress update skipped: %s", exc.response.get("error"), extra={"retry_after": retry_after})
 
+    def page(self, report: Report) -> tuple[str | None, str | None]:
+        """The report's side-by-side page (None without an original) and its link when the bot
+        serves pages (HTTP mode with FACTDIFF_PUBLIC_URL), else None: the page is attached instead."""
+        if not report.sources:
+            return None, None
+        html = render_html(report, original_texts(self.checker.store, report))
+        if self.pages is None or not self.config.public_url:
+            return html, None
+        return html, self.pages.url(self.config.public_url, self.pages.put(html))
+
     def deliver(self, r: _Request, report: Report) -> None:
-        """The report in place of the "checking…" message; the full report attached when cut."""
-        shown = report_blocks(report, feedback=r.check_id if self.history else None)
+        """The report in place of the "checking…" message, with its side-by-side page: linked when
+        the bot serves pages, else attached; the full Markdown report attached too when cut."""
+        html, link = self.page(report)
+        shown = report_blocks(report, feedback=r.check_id if self.history else None, page_url=link)
         assert r.ts is not None
         self.update(r.channel, r.ts, shown.text, shown.blocks)
-        if shown.hidden:
-            self.attach(r.channel, r.thread_ts or r.ts, report, shown.hidden)
+        self.attach(r.channel, r.thread_ts or r.ts, report, shown.hidden, None if link else html)
 
-    def attach(self, channel: str, thread_ts: str, report: Report, hidden: int) -> None:
+    def attach(self, channel: str, thread_ts: str, report: Report, hidden: int, html: str | None) -> None:
+        """One upload in the thread: the full Markdown report when ``hidden`` findings were cut,
+        and the HTML page when given (not linked); nothing when neither."""
+        files = []
+        if hidden:
+            md = render_markdown(report)
+            files.append({"content": md, "filename": "factdiff-report.md", "title": "factdiff: the full report"})
+        if html is not None:
+            files.append({"content": html, "filename": "factdiff-report.html", "title": "factdiff: side by side"})
+        if not files:
+            return
+        what = f"The full report ({hidden} more findings)" if hidden else "The report"
+        side = ", and the story beside its originals (open the .html file in a browser)" if html is not None else ""
         self.client.files_upload_v2(
-            channel=channel,
-            thread_ts=thread_ts,
-            content=render_markdown(report),
-            filename="factdiff-report.md",
-            title="factdiff: the full report",
-            initial_comment=f"The full report ({hidden} more findings).",
+            channel=channel, thread_ts=thread_ts, file_uploads=files, initial_comment=f"{what}{side}."
         )
 
     def remember(self, r: _Request, report: Report, duration: float) -> None:
@@ -349,7 +373,7 @@ class _Bot:
         self.remember(r, report, time.monotonic() - started)
         try:
             if r.ts is None and r.response_url:  # not in the channel: the asker alone sees it
-                shown = report_blocks(report)
+                shown = report_blocks(report, page_url=self.page(report)[1] if self.pages else None)
                 self.respond(r.response_url, shown.text, shown.blocks)
             else:
                 self.deliver(r, report)
@@ -430,10 +454,11 @@ class _Bot:
                 clean = f":white_check_mark: No problems found against {n} source{'s' * (n != 1)}."
                 self.post(r.channel, r.thread_ts, clean)
         else:
-            shown = report_blocks(report, feedback=r.check_id if self.history else None)
+            html, link = self.page(report)
+            shown = report_blocks(report, feedback=r.check_id if self.history else None, page_url=link)
             r.ts = self.post(r.channel, r.thread_ts, shown.text, shown.blocks)
-            if shown.hidden and r.thread_ts:
-                self.attach(r.channel, r.thread_ts, report, shown.hidden)
+            if r.thread_ts:
+                self.attach(r.channel, r.thread_ts, report, shown.hidden, None if link else html)
 
     def add_files(self, event: dict[str, Any], channel: str, thread_ts: str | None) -> None:
         if event.get("user") not in self.config.source_admins:
@@ -580,9 +605,11 @@ def build_bot(
     client: WebClient | None = None,
     history: History | None = None,
     pool: WorkPool | None = None,
+    pages: ReportPages | None = None,
 ) -> tuple[App, _Bot]:
     """The bolt app and the bot behind it. ``client`` defaults to a WebClient on ``config.api_url``
-    (Slack's by default) with the SDK's retry handlers for rate limits and dropped connections."""
+    (Slack's by default) with the SDK's retry handlers for rate limits and dropped connections;
+    with ``pages`` (and ``config.public_url``) replies link to report pages kept there."""
     web = client or web_client(config.bot_token, config.api_url, config.max_retries)
     progress = web_client(config.bot_token, web.base_url, config.max_retries, rate_limits=False)
     try:
@@ -598,7 +625,7 @@ def build_bot(
         token_verification_enabled=False,  # checked just above, with a clear error
         process_before_response=False,
     )
-    bot = _Bot(config, checker, web, progress_client=progress, history=history, pool=pool)
+    bot = _Bot(config, checker, web, progress_client=progress, history=history, pool=pool, pages=pages)
     bot.bot_user = bot_user
 
     @app.middleware

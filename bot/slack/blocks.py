@@ -88,9 +88,12 @@ def feedback_block(check_id: str, index: int) -> dict[str, Any]:
     return {"type": "actions", "elements": [button("right", "\u2713 Right"), button("wrong", "\u2717 Wrong")]}
 
 
-def report_blocks(report: Report, *, per_kind: int = PER_KIND, feedback: str | None = None) -> SlackReport:
+def report_blocks(
+    report: Report, *, per_kind: int = PER_KIND, feedback: str | None = None, page_url: str | None = None
+) -> SlackReport:
     """The report as blocks; with ``feedback`` (a check id) each finding shown gets its two buttons,
-    valued with the finding's index in the JSON report's findings."""
+    valued with the finding's index in the JSON report's findings; ``page_url`` links its
+    side-by-side page under the header."""
     if not report.sources:
         message = report.message or NOT_CHECKED
         missing = [_section(f":mag: *Not checked.* {escape(message)}")]
@@ -105,6 +108,8 @@ def report_blocks(report: Report, *, per_kind: int = PER_KIND, feedback: str | N
         f"{n}. " + " \u00b7 ".join([_link(c.info.url, cited(c.info)[0]), *map(escape, cited(c.info)[1:])])
         for n, c in enumerate(report.sources, start=1)
     ]
+    if page_url:
+        blocks.append(_section(f":left_right_arrow: {_link(page_url, 'See the story beside its originals')}"))
     blocks.append(_section("*Originals, best first*\n" + "\n".join(originals)))
     hidden = 0
     listed = [f for f in report.findings if f.kind != "supported"]  # the JSON report's findings

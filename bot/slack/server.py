@@ -1,6 +1,8 @@
 """Serving the app: HTTP mode through bolt's ASGI adapter on uvicorn, or Socket Mode with a small
 health server beside it. Both answer ``GET /healthz`` (the process is up) and ``GET /readyz``
-(models loaded, lexical index built, store reachable).
+(models loaded, lexical index built, store reachable). HTTP mode with report pages (see
+:mod:`bot.slack.pages`) also answers ``GET``/``HEAD /reports/<id>``: plain reads with no body,
+answered beside the health endpoints, before (and without) the Slack signature guard.
 
 Before bolt sees a request, the endpoint checks what can be checked without trusting it: a
 ``Content-Length`` within :data:`MAX_BODY_BYTES`, fresh Slack signature headers, the whole body
@@ -29,6 +31,9 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from bot.slack.pages import PREFIX as PAGES_PREFIX
+from bot.slack.pages import ReportPages, Response, respond
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +82,18 @@ async def _respond(send: Send, status: int, payload: dict[str, Any], *, close: b
     await send({"type": "http.response.body", "body": body})
 
 
+async def _send_page(send: Send, answer: Response, *, close: bool = False) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    if close:  # a request with a body (refused: pages are read-only) leaves it unread
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
 class SlackASGI(SlackRequestHandler):
-    """bolt's ASGI adapter behind a guard, with health endpoints. Without an app it serves only
-    the health endpoints (Socket Mode)."""
+    """bolt's ASGI adapter behind a guard, with health endpoints and, given ``pages``, the report
+    pages. Without an app it serves only the health endpoints (Socket Mode)."""
 
     def __init__(
         self,
@@ -89,6 +103,7 @@ class SlackASGI(SlackRequestHandler):
         signing_secret: str | None = None,
         read_timeout: float = 10.0,
         max_body: int = MAX_BODY_BYTES,
+        pages: ReportPages | None = None,
     ) -> None:
         if app is not None:
             super().__init__(app, path=EVENTS_PATH)
@@ -97,6 +112,7 @@ class SlackASGI(SlackRequestHandler):
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.read_timeout = read_timeout
         self.max_body = max_body
+        self.pages = pages
 
     async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
         """bolt's dispatch (ack listeners) in a thread: the event loop keeps serving meanwhile."""
@@ -118,6 +134,10 @@ class SlackASGI(SlackRequestHandler):
         elif method == "GET" and path == "/readyz":
             ready, why = await asyncio.to_thread(self.readiness.check)
             await _respond(send, 200 if ready else 503, {"status": "ready" if ready else "not ready", "detail": why})
+        elif self.pages is not None and path.startswith(PAGES_PREFIX):
+            answer = await asyncio.to_thread(respond, self.pages, method, path)
+            assert answer is not None  # respond answers every path under the prefix
+            await _send_page(send, answer, close=method not in ("GET", "HEAD"))
         elif method == "POST" and path == EVENTS_PATH and self.slack is not None:
             try:
                 body = await self._verified_body(scope, receive)
