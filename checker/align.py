@@ -12,6 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -71,7 +72,7 @@ class Alignment:
         return weighted_share(self.source_terms[j], self.story_terms, self.idf)
 
 
-def weighted_share(part: set[str], whole: set[str], idf: Callable[[str], float]) -> float:
+def weighted_share(part: AbstractSet[str], whole: AbstractSet[str], idf: Callable[[str], float]) -> float:
     if not part:
         return 1.0
     total = sum(idf(t) for t in part)

@@ -14,7 +14,7 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from checker.dates import Calendar, calendar, date_changes, published_date
 from checker.figures import Figure, counterpart, figures, unsupported
@@ -43,8 +43,8 @@ class SourceFacts:
         return self.text.lower()
 
     @cached_property
-    def terms(self) -> set[str]:
-        return set(terms(self.text))
+    def terms(self) -> frozenset[str]:
+        return term_set(self.text)
 
     @cached_property
     def calendar(self) -> Calendar:
@@ -62,6 +62,12 @@ class SourceFacts:
     @classmethod
     def of(cls, text: str) -> SourceFacts:
         return cls([(text, None)])
+
+
+@lru_cache(maxsize=8192)
+def term_set(text: str) -> frozenset[str]:
+    """The index terms of a text, remembered: the detectors ask for the same sentences' often."""
+    return frozenset(terms(text))
 
 
 def words(text: str) -> list[str]:
@@ -271,7 +277,7 @@ def _strip_idioms(text: str) -> str:
     return low
 
 
-def _negated(text: str) -> list[tuple[str, set[str]]]:
+def _negated(text: str) -> list[tuple[str, frozenset[str]]]:
     """(negator, content terms it governs up to the next punctuation or "but") of each negation."""
     lx = lexicon()
     low = _strip_idioms(text)
@@ -286,7 +292,7 @@ def _negated(text: str) -> list[tuple[str, set[str]]]:
             if x in ",;:.!?" or x in lx.negation_scope_ends:
                 break
             governed.append(x)
-        out.append((neg, set(terms(" ".join(governed)))))
+        out.append((neg, term_set(" ".join(governed))))
     return out
 
 
@@ -299,8 +305,8 @@ def _negative(text: str) -> bool:
 
 def negation_changes(claim: str, source: str) -> list[Change]:
     """A negation the claim adds to what its source sentence asserts, or drops from what it denies."""
-    claim_terms = set(terms(claim))
-    source_terms = set(terms(source))
+    claim_terms = term_set(claim)
+    source_terms = term_set(source)
     if _negated(claim):
         if _negated(source):
             return _negated_predicate_changed(claim, source)
@@ -327,7 +333,7 @@ def _negated_predicate_changed(claim: str, source: str) -> list[Change]:
     """Both deny something, but not the same thing: "is not intended to wage war" became "would
     not engage directly with its troops". Reported where what the claim denies is, for the most
     part (three quarters of its words), nowhere in the source sentence."""
-    source_terms = set(terms(source))
+    source_terms = term_set(source)
     for cneg, governed in _negated(claim):
         content = {g for g in governed if len(g) >= 3 and not g.isdigit()}
         if len(content) >= 2 and len(content & source_terms) <= len(content) // 4:
@@ -374,14 +380,14 @@ def _markers(text: str, vocab: frozenset[str] | set[str]) -> set[str]:
 
 def _on_kept_content(source: str, claim: str, vocab: frozenset[str]) -> set[str]:
     """Markers of the source that govern words the claim kept, not a part it left out."""
-    kept = set(terms(claim))
+    kept = term_set(claim)
     ws = source.split()
     low = [w.lower().strip(".,;:\"'\u201c\u201d") for w in ws]
     found = set()
     for k, w in enumerate(low):
         if w in vocab and not (k and ws[k].startswith("May")):
             window = re.split(r"[,;.!?]", " ".join(ws[k + 1 : k + 8]))[0]
-            if set(terms(window)) & kept:
+            if term_set(window) & kept:
                 found.add(w)
     return found
 
@@ -526,12 +532,12 @@ def dropped_denials(claim: str, sentences: Sequence[str], candidates: Sequence[i
     """
     if _negative(claim):
         return []
-    claim_terms = set(terms(claim))
+    claim_terms = term_set(claim)
     out = []
     for j in candidates:
         s = sentences[j]
         for _neg, governed in _negated(s) + [
-            (w, set(terms(s.lower().split(w, 1)[1][:120]))) for w in ("denies", "denied", "deny") if w in s.lower()
+            (w, term_set(s.lower().split(w, 1)[1][:120])) for w in ("denies", "denied", "deny") if w in s.lower()
         ]:
             shared = governed & claim_terms
             if len(governed) >= 3 and len(shared) >= 0.6 * len(governed):
