@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot.settings import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import StoreError
 from retrieval.fetch import FetchPolicy
+from retrieval.lexindex import PersistentLexicalIndex
 from retrieval.ingest import FeedLimits
 from retrieval.locking import WriteLock
 from retrieval.search import OriginalFinder
@@ -53,6 +55,16 @@ def local_store_path(settings: Settings) -> Path:
     return settings.data_dir / "chroma"
 
 
+def lexical_index_path(settings: Settings, emb: Embedder) -> Path:
+    """Where this machine keeps the lexical index: inside an embedded store's folder (it lives
+    and goes with the store), or per Chroma server under the data directory."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.collection_prefix}-{emb.name}").strip("-.")
+    if settings.chroma_host:
+        server = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.chroma_host}-{settings.chroma_port}")
+        return settings.data_dir / "lexical" / f"{server}-{name}.sqlite"
+    return local_store_path(settings) / f"lexical-{name}.sqlite"
+
+
 def write_lock(settings: Settings, on_wait: Callable[[str], None] | None = None) -> WriteLock | None:
     """The embedded store's write lock (None with a Chroma server, which locks by itself)."""
     if settings.chroma_host:
@@ -88,13 +100,16 @@ def source_store(
     """The store; an embedded one holds the data directory's write lock for its writes and
     reopens itself when another process changed it (``on_wait`` hears when it must wait)."""
     lock = write_lock(settings, on_wait) if client is None else None
+    emb = emb or embedder(settings)
+    chroma = client if client is not None else chroma_client(settings, lock)
     return SourceStore(
-        client if client is not None else chroma_client(settings, lock),
-        emb or embedder(settings),
+        chroma,
+        emb,
         encoding(settings),
         StoreConfig(prefix=settings.collection_prefix, chunk_tokens=settings.chunk_tokens),
         lock=lock,
         reopen=(lambda: chroma_client(settings)) if lock is not None else None,
+        lexical=PersistentLexicalIndex(lexical_index_path(settings, emb)) if client is None else None,
     )
 
 

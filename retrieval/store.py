@@ -5,7 +5,11 @@ Two collections per embedding space (vectors from different models never mix):
 * ``<prefix>-articles-<space>``: one record per article; the document is the article's
   full original text (quoted verbatim later), metadata holds title, URL, date, source and
   the text's hash; the vector is the mean of its chunk vectors.
-* ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article.
+* ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article: their
+  vectors and offsets only (the text is the article's, cut at the offsets; a chunk's own copy
+  would only feed Chroma's full-text index, which factdiff never queries).
+* ``<prefix>-changes-<space>``: the change log (:mod:`retrieval.changelog`) from which other
+  processes' lexical indexes catch up.
 
 Everything a check needs lives in Chroma, so a process with an empty data directory can
 answer from a Chroma server. Writes are ordered so that nothing is half-stored: new
@@ -43,9 +47,11 @@ from typing import Any
 import numpy as np
 import tiktoken
 
+from retrieval.changelog import MARGIN, ChangeLog
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError, StoreError
+from retrieval.lexindex import PersistentLexicalIndex
 from retrieval.locking import WriteLock
 from retrieval.models import (
     ArticleDraft,
@@ -118,9 +124,14 @@ class SourceStore:
         *,
         lock: WriteLock | None = None,
         reopen: Callable[[], Any] | None = None,
+        lexical: PersistentLexicalIndex | None = None,
     ) -> None:
         """``lock`` and ``reopen`` are for an embedded store shared with other processes: the
-        data directory's write lock, and how to open a fresh client on it."""
+        data directory's write lock, and how to open a fresh client on it. ``lexical`` is the
+        persistent lexical index kept in step with the store (a private in-memory one if not
+        given), shared by every process that gives the same file."""
+        self.lexical = lexical if lexical is not None else PersistentLexicalIndex()
+        self._synced: str | None = None
         self.client = client
         self.embedder = embedder
         self.encoding = encoding
@@ -149,8 +160,12 @@ class SourceStore:
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
+            self.changes = self.client.get_or_create_collection(
+                f"{self.config.prefix}-changes-{self._space}", embedding_function=None
+            )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
             raise StoreError(f"cannot open the source store: {exc}") from exc
+        self.changelog = ChangeLog(self.changes, self._call)
 
     # ---- other processes -----------------------------------------------------------------
 
@@ -402,6 +417,7 @@ class SourceStore:
             self._delete_chunks({"article_id": article_id})
             self._call(lambda: self.articles.delete(ids=[article_id]))
             self._bump()
+            self._changed(removed=[article_id])
             self._seen = self.revision()
         return info
 
@@ -409,6 +425,9 @@ class SourceStore:
         """With the write lock held: catch up with other processes, then (once per process)
         sweep chunks that no article owns any more."""
         self._catch_up()
+        if self.lock is not None and self._synced != self.revision():
+            self._sync_lexical()  # so that this writer may move the change-log cursor on after its write
+            self._synced = self.revision()
         if not self._swept:
             self._swept = True
             removed = self.sweep_orphans()
@@ -507,7 +526,6 @@ class SourceStore:
         """New chunks, then the article records (the commit point), then old chunks go."""
         ids: list[str] = []
         metas: list[dict[str, MetaValue]] = []
-        docs: list[str] = []
         vecs: list[np.ndarray] = []
         written = int(time.time())
         for _, p, v in parts:
@@ -525,7 +543,6 @@ class SourceStore:
                         "written": written,
                     }
                 )
-                docs.append(c.text)
             vecs.append(v)
         all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 1), dtype=np.float32)
         try:
@@ -534,7 +551,6 @@ class SourceStore:
                     lambda b=b: self.chunks.upsert(  # type: ignore[misc]
                         ids=ids[b : b + self._max_batch],
                         embeddings=all_vecs[b : b + self._max_batch].tolist(),
-                        documents=docs[b : b + self._max_batch],
                         metadatas=metas[b : b + self._max_batch],
                     )
                 )
@@ -560,6 +576,71 @@ class SourceStore:
                         {"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
                     )
                 )
+        self._changed(stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts])
+
+    # ---- the lexical index ------------------------------------------------------------------
+
+    def lexical_index(self) -> PersistentLexicalIndex:
+        """The persistent lexical index, caught up with what every process stored or removed.
+
+        Nothing is rebuilt: the index takes in the change log's records since it last looked
+        (a local index that never saw this store is built once from the stored texts)."""
+        revision = self.refresh()
+        if revision != self._synced:
+            self._sync_lexical()
+            self._synced = revision
+        return self.lexical.refresh()
+
+    def _changed(self, stored: Sequence[tuple[str, str, str]] = (), removed: Sequence[str] = ()) -> None:
+        """Right after a commit point: log the change, then apply it to the lexical index. A
+        failure here is healed by the next catch-up (the index is compared with the store)."""
+        self._try(lambda: self.changelog.record([(aid, v) for aid, v, _ in stored], removed))
+        try:
+            self.lexical.apply(stored, removed)
+            if self.lock is not None:  # one writer at a time, caught up before writing: nothing is missed
+                self.lexical.set_meta("cursor", repr(time.time()))
+        except Exception as exc:  # a locked or broken index file must not fail a committed write
+            log.warning("updating the lexical index failed (the next check catches up): %s", exc)
+
+    def _sync_lexical(self) -> None:
+        started = time.time()
+        cursor = self.lexical.get_meta("cursor")
+        if cursor is None:
+            self._reconcile_lexical()
+        else:
+            changes = list(self.changelog.since(float(cursor) - MARGIN))
+            have = self.lexical.versions(sorted({c.article_id for c in changes}))
+            stale = sorted({c.article_id for c in changes if have.get(c.article_id, "") != c.version})
+            self._reindex(stale)
+            if changes:
+                started = max(c.at for c in changes)
+            else:
+                started = float(cursor)
+        if len(self.lexical.refresh()) != self.count():
+            self._reconcile_lexical()
+        self.lexical.set_meta("cursor", repr(started))
+
+    def _reconcile_lexical(self) -> None:
+        """Make the lexical index hold exactly the stored versions (reads every article's
+        metadata, and the texts the index lacks)."""
+        current: dict[str, str] = {}
+        for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
+            current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
+        have = self.lexical.versions()
+        stale = [aid for aid, v in current.items() if have.get(aid) != v]
+        gone = [aid for aid in have if aid not in current]
+        log.info("lexical index: taking in %d articles, dropping %d", len(stale), len(gone))
+        self.lexical.apply(removed=gone)
+        self._reindex(stale)
+
+    def _reindex(self, ids: Sequence[str], page: int = 500) -> None:
+        """Bring the index's copy of ``ids`` to their stored version (removing those gone)."""
+        for b in range(0, len(ids), page):
+            part = ids[b : b + page]
+            found = self.get_many(part)
+            self.lexical.apply(
+                [(aid, a.info.version, a.text) for aid, a in found.items()], [aid for aid in part if aid not in found]
+            )
 
     def _bump(self) -> None:
         self._try(lambda: self.articles.modify(metadata={"revision": uuid.uuid4().hex[:12]}))
