@@ -15,8 +15,8 @@ from bot.settings import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import StoreError
 from retrieval.fetch import FetchPolicy
-from retrieval.lexindex import PersistentLexicalIndex
 from retrieval.ingest import FeedLimits
+from retrieval.lexindex import PersistentLexicalIndex
 from retrieval.locking import WriteLock
 from retrieval.search import OriginalFinder
 from retrieval.store import SourceStore, StoreConfig

@@ -334,10 +334,11 @@ class SourceStore:
             cleaned.append((i, draft, text_hash(text)))
         if not cleaned:
             return [o for o in outcomes if o is not None]
+        ready = self._embed_ahead(cleaned) if self.lock is not None else {}
         try:
             with self._write_lock():
                 self._before_write()
-                self._add_locked(cleaned, outcomes)
+                self._add_locked(cleaned, outcomes, ready)
                 self._seen = self.revision()
         except StoreError as exc:
             return [
@@ -345,7 +346,30 @@ class SourceStore:
             ]
         return [o for o in outcomes if o is not None]
 
-    def _add_locked(self, cleaned: list[tuple[int, ArticleDraft, str]], outcomes: list[IngestOutcome | None]) -> None:
+    def _embed_ahead(self, cleaned: list[tuple[int, ArticleDraft, str]]) -> dict[str, np.ndarray]:
+        """Before taking the write lock: the vectors of the chunks of texts the store does not
+        hold yet, so that the lock is held for writing only (a check in another process waits
+        for the lock when it reopens the store). Anything missed is embedded under the lock."""
+        try:
+            res = self._get_where({"text_hash": {"$in": sorted({h for _, _, h in cleaned})}})
+            held = {str(m.get("text_hash")) for m in res["metadatas"]}
+            texts = [
+                c.text
+                for _, draft, h in cleaned
+                if h not in held
+                for c in chunk_text("ahead", draft.text, self.encoding, self.config.chunk_tokens)
+            ]
+            return dict(zip(texts, self.embedder.embed(texts), strict=True)) if texts else {}
+        except Exception as exc:  # the write path embeds (and reports failures) as before
+            log.debug("embedding ahead of the write lock failed: %s", exc)
+            return {}
+
+    def _add_locked(
+        self,
+        cleaned: list[tuple[int, ArticleDraft, str]],
+        outcomes: list[IngestOutcome | None],
+        ready: dict[str, np.ndarray],
+    ) -> None:
         known = self._lookup(cleaned)
         to_write: dict[str, tuple[int, _Prepared]] = {}
         first_of_text: dict[str, tuple[str, str]] = {}  # text hash -> (article id, place) in this batch
@@ -390,7 +414,7 @@ class SourceStore:
             if aid in to_write:
                 to_write[aid][1].locations.extend(locations)
         if to_write:
-            for i, outcome in self._write(list(to_write.values())):
+            for i, outcome in self._write(list(to_write.values()), ready):
                 outcomes[i] = outcome
         self._record_copies({aid: locs for aid, locs in copies.items() if aid not in to_write}, known)
 
@@ -481,10 +505,18 @@ class SourceStore:
     def _get_where(self, where: dict[str, Any]) -> Any:
         return self._call(lambda: self.articles.get(where=where, include=["metadatas"]))
 
-    def _write(self, batch: list[tuple[int, _Prepared]]) -> Iterator[tuple[int, IngestOutcome]]:
+    def _write(
+        self, batch: list[tuple[int, _Prepared]], ready: dict[str, np.ndarray]
+    ) -> Iterator[tuple[int, IngestOutcome]]:
         texts = [c.text for _, p in batch for c in p.chunks]
         try:
-            vectors = self.embedder.embed(texts)
+            missing = [t for t in texts if t not in ready]
+            fresh = dict(zip(missing, self.embedder.embed(missing), strict=True)) if missing else {}
+            vectors = (
+                np.array([ready[t] if t in ready else fresh[t] for t in texts], dtype=np.float32)
+                if texts
+                else self.embedder.embed([])
+            )
         except Exception as exc:  # a model or API failure fails the batch, with its reason
             for i, p in batch:
                 yield (

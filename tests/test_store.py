@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from retrieval.chunking import chunk_text
 from retrieval.errors import NotFoundError
 from retrieval.models import ArticleDraft
-from retrieval.chunking import chunk_text
 from retrieval.store import SourceStore, StoreConfig, canonical_url, text_hash
 from retrieval.tokens import get_encoding
 from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3
