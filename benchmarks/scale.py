@@ -41,9 +41,7 @@ SEED = 13
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_SYLLABLES = tuple(
-    ["ba", "be", "bo", "da", "de", "di", "ka", "ke", "ko", "la", "le", "lo", "ma", "me", "mi", "na", "ne", "no", "ra", "re", "ri", "sa", "se", "so", "ta", "te", "to", "va", "ve", "zo"]
-)
+_SYLLABLES = [c + v for c in "bdklmnrstvz" for v in "aeio"]  # syllables of coined names
 
 
 def coined_name(rng: random.Random) -> str:
@@ -87,7 +85,11 @@ def archive(size: int, real: list[dict]) -> list[dict]:
 def extra(count: int, real: list[dict], start: int) -> list[dict]:
     """Further look-alikes (ids that no archive holds)."""
     rng = random.Random(SEED + start)
-    return [lookalike(rng, *rng.sample(real, 2), start + i) for i in range(count)]
+    out = []
+    for i in range(count):
+        a, b = rng.sample(real, 2)
+        out.append(lookalike(rng, a, b, start + i))
+    return out
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -54,7 +54,7 @@ class ChangeLog:
         offset = 0
         while True:
             res = self._call(
-                lambda: self.collection.get(  # noqa: B023
+                lambda offset=offset: self.collection.get(  # type: ignore[misc]
                     where={"at": {"$gte": at}}, include=["metadatas"], limit=PAGE, offset=offset
                 )
             )

@@ -644,10 +644,7 @@ class SourceStore:
             have = self.lexical.versions(sorted({c.article_id for c in changes}))
             stale = sorted({c.article_id for c in changes if have.get(c.article_id, "") != c.version})
             self._reindex(stale)
-            if changes:
-                started = max(c.at for c in changes)
-            else:
-                started = float(cursor)
+            started = max(c.at for c in changes) if changes else float(cursor)
         if len(self.lexical.refresh()) != self.count():
             self._reconcile_lexical()
         self.lexical.set_meta("cursor", repr(started))
