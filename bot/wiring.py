@@ -65,6 +65,15 @@ def lexical_index_path(settings: Settings, emb: Embedder) -> Path:
     return local_store_path(settings) / f"lexical-{name}.sqlite"
 
 
+def store_disk_bytes(settings: Settings) -> int | None:
+    """Bytes on disk of the embedded store with its lexical index (None with a Chroma server,
+    whose disk is the server's)."""
+    if settings.chroma_host:
+        return None
+    path = local_store_path(settings)
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
 def write_lock(settings: Settings, on_wait: Callable[[str], None] | None = None) -> WriteLock | None:
     """The embedded store's write lock (None with a Chroma server, which locks by itself)."""
     if settings.chroma_host:
