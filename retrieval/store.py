@@ -645,6 +645,11 @@ class SourceStore:
             stale = sorted({c.article_id for c in changes if have.get(c.article_id, "") != c.version})
             self._reindex(stale)
             started = max(c.at for c in changes) if changes else float(cursor)
+            log.info(
+                "lexical index caught up: %d change(s) since it last looked, %d article(s) read",
+                len(changes),
+                len(stale),
+            )
         if len(self.lexical.refresh()) != self.count():
             self._reconcile_lexical()
         self.lexical.set_meta("cursor", repr(started))
@@ -658,7 +663,7 @@ class SourceStore:
         have = self.lexical.versions()
         stale = [aid for aid, v in current.items() if have.get(aid) != v]
         gone = [aid for aid in have if aid not in current]
-        log.info("lexical index: taking in %d articles, dropping %d", len(stale), len(gone))
+        log.info("lexical index built from the store: taking in %d article(s), dropping %d", len(stale), len(gone))
         self.lexical.apply(removed=gone)
         self._reindex(stale)
 

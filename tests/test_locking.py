@@ -168,3 +168,29 @@ def test_the_bots_admin_adds_wait_for_the_same_lock(tmp_path: Path) -> None:
     outcome = checker.add_file("q3.txt", source_file(tmp_path, "q3.txt", NORRLAND_Q3).read_bytes())
     assert holder.wait(timeout=30) == 0  # it held the lock to the end: the add waited for it
     assert outcome.status == "added" and waits and "waiting up to 60 s" in waits[0]
+
+
+class WatchedEmbedder:
+    """The real embedder, noting for each call whether the store's write lock was held."""
+
+    def __init__(self, inner: object, lock: object) -> None:
+        self.inner, self.lock = inner, lock
+        self.name, self.dimension = inner.name, inner.dimension  # type: ignore[attr-defined]
+        self.calls: list[tuple[int, bool]] = []
+
+    def embed(self, texts: list[str]) -> object:
+        self.calls.append((len(texts), self.lock._file.is_locked))  # type: ignore[attr-defined]
+        return self.inner.embed(texts)  # type: ignore[attr-defined]
+
+
+def test_an_ingest_embeds_before_it_takes_the_write_lock(tmp_path: Path, wordllama: object) -> None:
+    """A check that must reopen the store waits for the lock: it is held for writing only."""
+    settings = Settings(data_dir=tmp_path / "data")
+    store = wiring.source_store(settings)
+    watched = WatchedEmbedder(wordllama, store.lock)
+    store.embedder = watched  # type: ignore[assignment]
+    outcomes = store.add_many([NORRLAND_Q2, NORRLAND_Q3, HARWICH_NOTICE])
+    assert [o.status for o in outcomes] == ["added"] * 3
+    assert store.lock is not None and watched.calls
+    assert all(not locked for n, locked in watched.calls if n), watched.calls
+    assert sum(n for n, _ in watched.calls) == sum(o.chunks for o in outcomes)
