@@ -166,7 +166,8 @@ def measure(size: int, real: list[dict], work: Path, env: dict[str, str], storie
     after = time.perf_counter() - t0
     bulk = write_jsonl(work / f"bulk-{size}.jsonl", extra(300, real, 800_000 + size))
     during = checks_during_ingest(engine, story, env, bulk)
-    index = store.lexical.disk_bytes() / 1e6
+    lexical = getattr(store, "lexical", None)  # absent before issue 13 (a run against older code)
+    index = lexical.disk_bytes() / 1e6 if lexical is not None else 0.0
     return [
         size,
         "-" if not size else f"{rate:.1f}",
@@ -177,7 +178,7 @@ def measure(size: int, real: list[dict], work: Path, env: dict[str, str], storie
         f"{p50:.2f}",
         f"{percentile(warm, 95):.2f}",
         f"{after:.2f}",
-        f"{max(during) if during else float('nan'):.2f} ({len(during)})",
+        f"{percentile(during, 50):.2f} / {max(during, default=float('nan')):.2f} ({len(during)})",
         "-" if not size else f"{hits / len(stories):.2f}",
     ]
 
@@ -261,7 +262,7 @@ def main() -> None:
         "warm p50 s",
         "warm p95 s",
         "after other's ingest s",
-        "max during ingest s (n)",
+        "during other's ingest p50 / max s (n)",
         "Recall@1",
     ]
     print(f"mode: {'Chroma server' if args.server else 'embedded'}; {args.stories} stories per size")
