@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-MARGIN = 120.0  # seconds a reader looks back past the newest record it has seen
+MARGIN = 30.0  # seconds a reader of a Chroma server's log looks back past the newest record it has seen
 PAGE = 5000
 
 

@@ -340,6 +340,8 @@ class SourceStore:
                 self._before_write()
                 self._add_locked(cleaned, outcomes, ready)
                 self._seen = self.revision()
+                if self.lock is not None:  # the only writer: caught up before its write, which applied itself
+                    self._synced = self._seen
         except StoreError as exc:
             return [
                 o or IngestOutcome(d.origin, "failed", error=str(exc)) for o, d in zip(outcomes, drafts, strict=True)
@@ -443,6 +445,8 @@ class SourceStore:
             self._bump()
             self._changed(removed=[article_id])
             self._seen = self.revision()
+            if self.lock is not None:
+                self._synced = self._seen
         return info
 
     def _before_write(self) -> None:
@@ -640,7 +644,10 @@ class SourceStore:
         if cursor is None:
             self._reconcile_lexical()
         else:
-            changes = list(self.changelog.since(float(cursor) - MARGIN))
+            # one writer at a time on an embedded store, and each applies its own writes before it
+            # moves the cursor: only a Chroma server's writers need the look-back
+            margin = 0.0 if self.lock is not None else MARGIN
+            changes = list(self.changelog.since(float(cursor) - margin))
             have = self.lexical.versions(sorted({c.article_id for c in changes}))
             stale = sorted({c.article_id for c in changes if have.get(c.article_id, "") != c.version})
             self._reindex(stale)
