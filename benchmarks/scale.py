@@ -8,6 +8,8 @@ directory (embedded, or a ``chroma run`` server with ``--server``), then per siz
 
 * ingest rate (articles/s of the whole ingest) and disk (data directory; lexical index);
 * whole-process ``factdiff check --no-llm`` time and peak memory (its own process);
+* in brackets, CPU time (user + system): on a shared machine it says what the wall time would
+  be without the other users;
 * in-process warm check p50/p95 (the bot's engine, over real articles' summaries);
 * the bot's next check after another process ingested 100 articles, and the slowest check
   while another process ingests 300 (ingest never stalls checks);
@@ -108,8 +110,8 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - t0
 
 
-def peak_of(cmd: list[str], env: dict[str, str], stdin: str | None) -> tuple[float, float]:
-    """Wall time and peak memory of a process, measured by /usr/bin/time-like wait4."""
+def peak_of(cmd: list[str], env: dict[str, str], stdin: str | None) -> tuple[float, float, float]:
+    """Wall time, CPU time and peak memory (MB) of a process (its rusage, from wait4)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", *cmd],
@@ -123,7 +125,7 @@ def peak_of(cmd: list[str], env: dict[str, str], stdin: str | None) -> tuple[flo
     proc.stdin.write(stdin or "")
     proc.stdin.close()
     _, _, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+    return time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def disk_mb(path: Path) -> float:
@@ -141,7 +143,7 @@ def measure(size: int, real: list[dict], work: Path, env: dict[str, str], storie
         source = write_jsonl(work / f"archive-{size}.jsonl", archive(size, real))
         rate = size / run(["ingest", "-q", "--jsonl", str(source)], env)
     story = stories[0]["extractive_summary"]
-    whole, peak = peak_of(["check", "--no-llm", "-"], env, story)
+    whole, whole_cpu, peak = peak_of(["check", "--no-llm", "-"], env, story)
     settings = Settings(
         data_dir=data,
         collection_prefix=f"scale{size}",
@@ -151,19 +153,20 @@ def measure(size: int, real: list[dict], work: Path, env: dict[str, str], storie
     store = wiring.source_store(settings)
     engine = wiring.diff_engine(store)
     engine.check(story)  # warm up
-    warm = []
+    warm, warm_cpu = [], []
     hits = 0
     for r in stories:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         report = engine.check(r["extractive_summary"])
         warm.append(time.perf_counter() - t0)
+        warm_cpu.append(time.process_time() - c0)
         hits += bool(report.sources) and report.sources[0].info.id == r["id"]
     p50 = percentile(warm, 50)
     more = write_jsonl(work / f"extra-{size}.jsonl", extra(100, real, 900_000 + size))
     run(["ingest", "-q", "--jsonl", str(more)], env)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     engine.check(story)
-    after = time.perf_counter() - t0
+    after, after_cpu = time.perf_counter() - t0, time.process_time() - c0
     bulk = write_jsonl(work / f"bulk-{size}.jsonl", extra(300, real, 800_000 + size))
     during = checks_during_ingest(engine, story, env, bulk)
     lexical = getattr(store, "lexical", None)  # absent before issue 13 (a run against older code)
@@ -173,11 +176,11 @@ def measure(size: int, real: list[dict], work: Path, env: dict[str, str], storie
         "-" if not size else f"{rate:.1f}",
         f"{disk_mb(data) if not env.get('CHROMA_HOST') else float('nan'):.0f}",
         f"{index:.0f}",
-        f"{whole:.1f}",
+        f"{whole:.1f} ({whole_cpu:.1f})",
         f"{peak:.0f}",
-        f"{p50:.2f}",
+        f"{p50:.2f} ({percentile(warm_cpu, 50):.2f})",
         f"{percentile(warm, 95):.2f}",
-        f"{after:.2f}",
+        f"{after:.2f} ({after_cpu:.2f})",
         f"{percentile(during, 50):.2f} / {max(during, default=float('nan')):.2f} ({len(during)})",
         "-" if not size else f"{hits / len(stories):.2f}",
     ]
@@ -257,11 +260,11 @@ def main() -> None:
         "ingest art/s",
         "disk MB",
         "index MB",
-        "whole check s",
+        "whole check s (CPU)",
         "peak MB",
-        "warm p50 s",
+        "warm p50 s (CPU)",
         "warm p95 s",
-        "after other's ingest s",
+        "after other's ingest s (CPU)",
         "during other's ingest p50 / max s (n)",
         "Recall@1",
     ]
