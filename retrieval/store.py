@@ -39,7 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -141,6 +141,7 @@ class SourceStore:
         self._guard: AbstractContextManager[Any] = threading.RLock() if reopen else nullcontext()
         self._space = _SAFE_ID.sub("-", embedder.name).strip("-.")
         self._swept = False
+        self._writer: int | None = None
         self._open_collections()
         try:
             self._max_batch = int(client.get_max_batch_size())
@@ -185,8 +186,14 @@ class SourceStore:
         """With the write lock held: reopen the client if another process wrote since we looked."""
         if self._reopen is None or self.revision() == self._seen:
             return
+        log.info("the store changed in another process; reopening it")
+        self._reopen_client()
+
+    def _reopen_client(self) -> None:
+        """With the write lock held: a fresh client on the embedded store's files."""
+        if self._reopen is None:
+            return
         with self._guard:
-            log.info("the store changed in another process; reopening it")
             old = self.client
             close = getattr(old, "close", None)
             if callable(close):
@@ -198,8 +205,17 @@ class SourceStore:
             self._open_collections()
         self._seen = self.revision()
 
-    def _write_lock(self) -> AbstractContextManager[Any]:
-        return self.lock.hold() if self.lock is not None else nullcontext()
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        if self.lock is None:
+            yield
+            return
+        with self.lock.hold():
+            self._writer = threading.get_ident()  # this thread's own reads are never retried
+            try:
+                yield
+            finally:
+                self._writer = None
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -695,6 +711,19 @@ class SourceStore:
         except StoreError:
             raise
         except Exception as exc:  # connection refused, server errors, validation errors
+            if self._reopen is None or self._writer == threading.get_ident():
+                raise StoreError(f"source store error: {exc}") from exc
+            # an embedded client whose files another process is writing ("Error finding id"):
+            # wait for that write, reopen, and read again
+            log.info("a read failed while the store may be changing in another process; reopening it")
+        try:
+            with self._write_lock():
+                self._reopen_client()
+            with self._guard:
+                return fn()
+        except StoreError:
+            raise
+        except Exception as exc:
             raise StoreError(f"source store error: {exc}") from exc
 
     def _try(self, fn: Callable[[], Any]) -> None:

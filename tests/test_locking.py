@@ -194,3 +194,24 @@ def test_an_ingest_embeds_before_it_takes_the_write_lock(tmp_path: Path, wordlla
     assert store.lock is not None and watched.calls
     assert all(not locked for n, locked in watched.calls if n), watched.calls
     assert sum(n for n, _ in watched.calls) == sum(o.chunks for o in outcomes)
+
+
+def test_checks_keep_answering_while_another_process_ingests(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """Reads of an embedded store that meet another process's write in progress ("Error finding
+    id" from a stale client) wait for the write, reopen the store and read again."""
+    settings = Settings(data_dir=tmp_path / "data")
+    seed = write_jsonl(tmp_path / "seed.jsonl", range(0, 40))
+    assert run_cli(["ingest", "-q", "--jsonl", str(seed)], cli_env, cwd=tmp_path).returncode == 0
+    finder = OriginalFinder(wiring.source_store(settings))
+    story = invented_article(7)["text"].replace("on Tuesday", "this week")
+    assert finder.find(story).matches[0].info.id == "notice-7"
+
+    bulk = write_jsonl(tmp_path / "bulk.jsonl", range(40, 400))
+    writer = cli(["ingest", "-q", "--jsonl", str(bulk)], cli_env, tmp_path)
+    answers = []
+    while writer.poll() is None:
+        answers.append(finder.find(story).matches[0].info.id)
+    out, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, err
+    assert answers and set(answers) == {"notice-7"}
+    assert finder.find(invented_article(399)["text"]).matches[0].info.id == "notice-399"
