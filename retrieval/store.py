@@ -112,6 +112,15 @@ class _Prepared:
     locations: list[dict[str, str]] = field(default_factory=list)
 
 
+@dataclass
+class _Ahead:
+    """What an ingest batch prepared before taking the write lock: the chunks of texts the store
+    did not hold (by text) and their vectors (by chunk text)."""
+
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 class SourceStore:
     """Primary sources in chromadb: add, update, list, get, remove and search chunks."""
 
@@ -350,7 +359,7 @@ class SourceStore:
             cleaned.append((i, draft, text_hash(text)))
         if not cleaned:
             return [o for o in outcomes if o is not None]
-        ready = self._embed_ahead(cleaned) if self.lock is not None else {}
+        ready = self._embed_ahead(cleaned) if self.lock is not None else _Ahead()
         try:
             with self._write_lock():
                 self._before_write()
@@ -364,29 +373,29 @@ class SourceStore:
             ]
         return [o for o in outcomes if o is not None]
 
-    def _embed_ahead(self, cleaned: list[tuple[int, ArticleDraft, str]]) -> dict[str, np.ndarray]:
+    def _embed_ahead(self, cleaned: list[tuple[int, ArticleDraft, str]]) -> _Ahead:
         """Before taking the write lock: the vectors of the chunks of texts the store does not
         hold yet, so that the lock is held for writing only (a check in another process waits
         for the lock when it reopens the store). Anything missed is embedded under the lock."""
+        ahead = _Ahead()
         try:
             res = self._get_where({"text_hash": {"$in": sorted({h for _, _, h in cleaned})}})
             held = {str(m.get("text_hash")) for m in res["metadatas"]}
-            texts = [
-                c.text
-                for _, draft, h in cleaned
-                if h not in held
-                for c in chunk_text("ahead", draft.text, self.encoding, self.config.chunk_tokens)
-            ]
-            return dict(zip(texts, self.embedder.embed(texts), strict=True)) if texts else {}
-        except Exception as exc:  # the write path embeds (and reports failures) as before
+            for _, draft, h in cleaned:
+                if h not in held and draft.text not in ahead.chunks:
+                    ahead.chunks[draft.text] = chunk_text("", draft.text, self.encoding, self.config.chunk_tokens)
+            texts = [c.text for chunks in ahead.chunks.values() for c in chunks]
+            if texts:
+                ahead.vectors = dict(zip(texts, self.embedder.embed(texts), strict=True))
+        except Exception as exc:  # the write path chunks and embeds (and reports failures) as before
             log.debug("embedding ahead of the write lock failed: %s", exc)
-            return {}
+        return ahead
 
     def _add_locked(
         self,
         cleaned: list[tuple[int, ArticleDraft, str]],
         outcomes: list[IngestOutcome | None],
-        ready: dict[str, np.ndarray],
+        ready: _Ahead,
     ) -> None:
         known = self._lookup(cleaned)
         to_write: dict[str, tuple[int, _Prepared]] = {}
@@ -425,7 +434,10 @@ class SourceStore:
                 j, earlier_p = to_write[article_id]
                 outcomes[j] = IngestOutcome(earlier_p.draft.origin, "unchanged", article_id, earlier_p.draft.title)
             status = "updated" if existing is not None else "added"
-            chunks = chunk_text(article_id, draft.text, self.encoding, self.config.chunk_tokens)
+            if draft.text in ready.chunks:  # chunked before the lock: the same text, the same chunks
+                chunks = [replace(c, article_id=article_id) for c in ready.chunks[draft.text]]
+            else:
+                chunks = chunk_text(article_id, draft.text, self.encoding, self.config.chunk_tokens)
             prepared = _Prepared(draft, article_id, status, h, chunks, _stored_locations(existing))
             to_write[article_id] = (i, prepared)
         for aid, locations in copies.items():
@@ -525,15 +537,13 @@ class SourceStore:
     def _get_where(self, where: dict[str, Any]) -> Any:
         return self._call(lambda: self.articles.get(where=where, include=["metadatas"]))
 
-    def _write(
-        self, batch: list[tuple[int, _Prepared]], ready: dict[str, np.ndarray]
-    ) -> Iterator[tuple[int, IngestOutcome]]:
+    def _write(self, batch: list[tuple[int, _Prepared]], ready: _Ahead) -> Iterator[tuple[int, IngestOutcome]]:
         texts = [c.text for _, p in batch for c in p.chunks]
         try:
-            missing = [t for t in texts if t not in ready]
+            missing = [t for t in texts if t not in ready.vectors]
             fresh = dict(zip(missing, self.embedder.embed(missing), strict=True)) if missing else {}
             vectors = (
-                np.array([ready[t] if t in ready else fresh[t] for t in texts], dtype=np.float32)
+                np.array([ready.vectors[t] if t in ready.vectors else fresh[t] for t in texts], dtype=np.float32)
                 if texts
                 else self.embedder.embed([])
             )
