@@ -7,7 +7,8 @@ calibration of the findings' scores.
   back, is matched with the labels, so each detector's record shows: raised, and how many right.
 * ``calibration``: each detector's precision on the dev set and on the dev half (even rows) of
   SummEdits (a finding on a consistent summary is wrong; one on an inconsistent summary is counted
-  right), smoothed as (right + 1) / (raised + 2): the values of ``checker.engine.SCORES``.
+  right), smoothed toward the record p of its kind (added or reworded) as (right + 2p) / (raised + 2):
+  the values of ``checker.engine.SCORES``. A detector never seen in the data gets p.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from benchmarks.common import shared_path, table
 
 FLAGGED = ("added", "reworded")
+PRIOR_WEIGHT = 2  # a detector's score leans on its kind's record as much as on two findings of its own
 
 
 def _scorer() -> Any:
@@ -160,18 +162,30 @@ def calibration(dev: dict[str, Any], summedits: dict[str, Any] | None) -> str:
                 c = pooled.setdefault(basis, Counter())
                 c["se_raised"] += 1
                 c["se_right"] += row["label"] == 0
+    # a detector with little evidence leans on the record of its kind (added or reworded) as a whole
+    added_kinds = {"added", "unsupported"}
+    prior = {}
+    for group in (True, False):
+        members = [c for k, c in pooled.items() if (k in added_kinds) == group]
+        raised = sum(c["dev_raised"] + c["se_raised"] for c in members)
+        right = sum(c["dev_right"] + c["se_right"] for c in members)
+        prior[group] = right / raised if raised else 0.5
     rows: list[list[object]] = []
     for k, c in sorted(pooled.items()):
         raised = c["dev_raised"] + c["se_raised"]
         right = c["dev_right"] + c["se_right"]
+        p = prior[k in added_kinds]
         rows.append(
             [
                 k,
                 f"{c['dev_right']}/{c['dev_raised']}",
                 f"{c['se_right']}/{c['se_raised']}",
-                f"{(right + 1) / (raised + 2):.2f}",
+                f"{(right + PRIOR_WEIGHT * p) / (raised + PRIOR_WEIGHT):.2f}",
                 f"{SCORES.get(k, 0.5):.2f}",
             ]
         )
+    for k in sorted(set(SCORES) - set(pooled)):
+        p = prior[k in added_kinds]
+        rows.append([k, "0/0", "0/0", f"{p:.2f}", f"{SCORES[k]:.2f}"])
     head = ["detector", "dev set right/raised", "SummEdits dev half right/raised", "suggested score", "in use"]
     return table(head, rows)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tiktoken
 
 from bot.settings import Settings
-from retrieval.embeddings import Embedder, make_embedder
+from retrieval.embeddings import Embedder, MiniLMEmbedder, WordLlamaEmbedder, make_embedder
 from retrieval.errors import StoreError
 from retrieval.fetch import FetchPolicy
 from retrieval.ingest import FeedLimits
@@ -95,7 +97,37 @@ def encoding(settings: Settings) -> tiktoken.Encoding:
     return get_encoding(settings.tokenizer or encoding_name_for_model(settings.llm_model))
 
 
-def embedder(settings: Settings) -> Embedder:
+class LazyEmbedder:
+    """An embedder that loads its model on first use: listing, showing or removing stored
+    articles reads metadata only, and should not wait for a model."""
+
+    def __init__(self, name: str, load: Callable[[], Embedder]) -> None:
+        self.name = name
+        self._load = load
+        self._model: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Embedder:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def __getattr__(self, name: str) -> Any:  # dimension and anything else: the model's own
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.model.embed(texts)
+
+
+def embedder(settings: Settings, *, lazy: bool = False) -> Embedder:
+    """The store's embedding model; ``lazy``: loaded only when something is embedded."""
+    names = {"wordllama": WordLlamaEmbedder.name, "minilm": MiniLMEmbedder.name}
+    if lazy and settings.embeddings in names:
+        return LazyEmbedder(names[settings.embeddings], lambda: embedder(settings))  # type: ignore[return-value]
     client = openai_client(settings) if settings.embeddings == "openai" else None
     return make_embedder(settings.embeddings, openai_client=client, openai_model=settings.openai_embedding_model)
 
@@ -168,20 +200,59 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def slack_app(settings: Settings, store: SourceStore, judge: Any = None, client: Any = None) -> Any:
-    """The Slack app over the store, the diff engine (with the LLM judge when given) and URL fetching."""
-    from bot.slack.app import Checker, SlackConfig, build_app
+def history(settings: Settings) -> Any:
+    """The check history (SQLite), with old checks purged by the retention setting; None when off."""
+    from bot.history import History
+
+    if settings.history_days == 0:
+        return None
+    kept = History(settings.history_file)
+    kept.keep_days(settings.history_days)
+    return kept
+
+
+def report_pages(settings: Settings) -> Any:
+    """Where the bot keeps the report pages it serves: HTTP mode with FACTDIFF_PUBLIC_URL only, else None
+    (in Socket Mode nothing can reach the bot, so pages are attached to the reply instead)."""
+    if settings.slack_app_token is not None or not settings.public_url:
+        return None
+    from bot.slack.pages import ReportPages
+
+    return ReportPages(settings.data_dir / "reports", settings.report_days)
+
+
+def slack_config(settings: Settings) -> Any:
+    """The Slack settings, checked before anything is loaded: a missing token is reported at once."""
+    from bot.slack.app import SlackConfig
     from retrieval.errors import ConfigError
 
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is not set: create the Slack app from manifest.yml and copy its bot token")
-    config = SlackConfig(
+    return SlackConfig(
         bot_token=settings.slack_bot_token.get_secret_value(),
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
         api_url=settings.slack_api_url,
         auto_channels=settings.id_list(settings.auto_channels),
         source_admins=settings.id_list(settings.source_admins),
         recheck_seconds=settings.auto_recheck_hours * 3600,
+        clean_reply_channels=settings.id_list(settings.auto_clean_reply_channels),
+        workers=settings.slack_workers,
+        progress_seconds=settings.slack_progress_seconds,
+        max_retries=settings.slack_max_retries,
+        public_url=settings.public_url,
     )
+
+
+def slack_bot(
+    settings: Settings, config: Any, store: SourceStore, judge: Any = None, history: Any = None, pages: Any = None
+) -> Any:
+    """The Slack app and its bot over the store, the diff engine (with the LLM judge when given),
+    URL fetching and the history; replies link to report pages kept in ``pages`` (see
+    :func:`report_pages`); its check workers start when the service has warmed up."""
+    from bot.slack.app import Checker, build_bot
+    from bot.slack.work import WorkPool
+
     checker = Checker(store, diff_engine(store, judge), fetch_policy(settings))
-    return build_app(config, checker, client=client)
+    return build_bot(config, checker, history=history, pool=WorkPool(config.workers, start=False), pages=pages)

@@ -133,6 +133,12 @@ def check_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
     pool = [norm(s) for s in sources]
     changes = []
     for q in quotations(claim):
+        word = norm(q).strip(" ,.;:!?")
+        if re.fullmatch(r"[\w'-]{4,}", word) and word not in STOPWORDS:  # a single quoted word
+            if not any(re.search(rf"(?<![\w']){re.escape(word)}(?![\w'])", s) for s in pool):
+                note = f"the quoted word \u201c{q}\u201d is in no original"
+                changes.append(Change("quotation", q, "", note, "quote-not-verbatim"))
+            continue
         pieces = _pieces(q)
         if not pieces or all(any(p in s for s in pool) for p in pieces):
             continue
@@ -152,7 +158,7 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
     """Verbatim fragments whose trimming drops a negation or condition governing them: the
     source's quote says "not" (or "unless", "only if") right before or after the fragment."""
     lx = lexicon()
-    guards = lx.negators | {"unless", "if", "except", "only"}
+    guards = lx.negators | lx.quote_conditions
     out = []
     for q in quotations(claim):
         nq = norm(q).strip(" ,.;:")
@@ -177,10 +183,6 @@ def trimmed_quotes(claim: str, sources: Sequence[str]) -> list[Change]:
                 out.append(Change("quotation", q, s.strip(), note, "quote-trimmed"))
             break
     return out
-
-
-_TITLES = {"mr", "mrs", "ms", "dr", "prof", "professor", "sir", "dame", "captain", "capt", "lord", "lady"}
-_PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "his", "her", "their", "its", "who", "which"}
 
 
 def speaker_words(text: str) -> set[str]:
@@ -213,9 +215,9 @@ def speaker_words(text: str) -> set[str]:
             if run and not any(w[:1].isupper() for w in run):
                 run = []
         words = {w.lower().strip(".'\u2019").removesuffix("'s").removesuffix("\u2019s") for w in run}
-        if words & _PRONOUNS:
+        if words & (lx.pronouns | {"who", "which"}):
             continue
-        out.update(w for w in words if w and w not in STOPWORDS and w not in _TITLES and w not in lx.speech_verbs)
+        out.update(w for w in words if w and w not in STOPWORDS and w not in lx.titles and w not in lx.speech_verbs)
     return out
 
 
@@ -351,16 +353,15 @@ def _negated_phrase(text: str, negator: str) -> str:
     return " ".join(kept).strip("\"'\u201c\u201d")
 
 
-_COMPARATIVE = re.compile(
-    r"(?i)\b(?:more|less|fewer|\w{2,}er)\b(?:\s+\w+)?\s+(?:than|since)\b|\b(?:lower|higher|bigger|larger|smaller|better|worse|greater)\b"
-)
-_SUPERLATIVE = re.compile(r"(?i)\b(?:most|least|fewest|record|\w{3,}est)\b")
-
-
 def _superlative_restated(claim: str, source: str) -> bool:
     """ "No quarter has recorded a lower rate" for "the lowest rate on record": a negated
     comparative says what the source's superlative says."""
-    return bool(_COMPARATIVE.search(claim)) and bool(_SUPERLATIVE.search(source))
+    lx = lexicon()
+    claim_words = re.findall(r"[\w'-]+", claim.lower())
+    comparative = bool(set(claim_words) & lx.comparatives) or bool(re.search(r"(?i)\b\w{2,}er\s+than\b", claim))
+    source_words = set(re.findall(r"[\w'-]+", source.lower()))
+    superlative = bool(source_words & lx.superlatives) or any(w.endswith("est") and len(w) > 5 for w in source_words)
+    return comparative and superlative
 
 
 def _markers(text: str, vocab: frozenset[str] | set[str]) -> set[str]:
@@ -410,7 +411,7 @@ def scope_changes(claim: str, source: str) -> list[Change]:
         if w not in lx.universal:
             continue
         before = re.findall(r"[\w'\u2019-]+", claim[: m.start()].lower())[-1:]
-        after = re.findall(r"[\w'\u2019-]+", claim[m.end() :].lower())[:2]
+        after = re.findall(r"[\w'\u2019-]+", claim[m.end() :].lower())[:1]
         if before and (before[0] in lx.negators or before[0].endswith("n't")):
             continue  # "not every": narrower, not wider
         if any(x in lx.number_words or x[:1].isdigit() or x in lx.durations for x in after):

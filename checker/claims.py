@@ -31,9 +31,6 @@ def _clause_cut() -> re.Pattern[str]:
     )
 
 
-_WHEN = {"on", "in", "at", "last", "this", "yesterday", "today", "earlier", "later", "late", "early"}
-
-
 def _attribution_only(tail: str) -> bool:
     """A tail such as "the agency said on Tuesday": who said the head, not a claim of its own.
     Its speech verb ends it, or only a time or place follows."""
@@ -42,7 +39,9 @@ def _attribution_only(tail: str) -> bool:
     if not verbs:
         return False
     rest = words[verbs[0] + 1 :]
-    return not rest or (len(rest) <= 4 and rest[0] in _WHEN)
+    if words[verbs[0]] == "according":  # "according to the union"
+        return len(rest) <= 6
+    return not rest or (len(rest) <= 4 and rest[0] in lexicon().attribution_times)
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,9 @@ def split_clauses(text: str, seg: Segment) -> list[tuple[int, int]]:
         cuts.append((head_end, m.end()))
     spans: list[tuple[int, int]] = []
     start = 0
+    opening = re.match(r"\W*([\w'-]+)", body)
+    if cuts and opening and opening.group(1).lower() in lexicon().introductory_words:
+        cuts = cuts[1:]  # "For every household, the council ...": the phrase belongs to the main clause
     for head_end, next_start in cuts:
         tail = body[next_start:]
         if (

@@ -84,13 +84,14 @@ def years(text: str) -> list[int]:
 
 def times(text: str) -> list[tuple[str, int]]:
     """Clock times in minutes after midnight: 3am, 3 p.m., 15:00, noon, midnight."""
+    clock = "|".join(lexicon().clock_words)
     out = []
     for m in re.finditer(
-        r"(?i)\b(\d{1,2})(?:[:.](\d\d))?\s*([ap])\.?m\.?(?![\w])|\b(\d{1,2}):(\d\d)\b|\b(noon|midday|midnight)\b", text
+        rf"(?i)\b(\d{{1,2}})(?:[:.](\d\d))?\s*([ap])\.?m\.?(?![\w])|\b(\d{{1,2}}):(\d\d)\b|\b({clock})\b", text
     ):
         if m.group(6):
             word = m.group(6).lower()
-            out.append((m.group(0), 720 if word in ("noon", "midday") else 0))
+            out.append((m.group(0), lexicon().clock_words[word]))
         elif m.group(3):
             h = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
             out.append((m.group(0), h * 60 + int(m.group(2) or 0)))
@@ -123,6 +124,7 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
     mo: set[int] = set()
     yr: set[int] = set()
     tm: set[int] = set()
+    yearless: set[dt.date] = set()  # day and month only: spans between them, in a common year
     for text, published in texts:
         pub = published_date(published)
         if pub:
@@ -131,9 +133,11 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
         for d, m, y in dated(text, pub.year if pub else None):
             days.add((m, d))
             mo.add(m)
-            if y:
-                with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError):
+                if y:
                     full.add(dt.date(y, m, d))
+                else:
+                    yearless.add(dt.date(2001, m, d))
         wd.update(w for _, w in weekdays(text))
         mo.update(m for _, m in months(text))
         mo.update(_quarters(text))
@@ -144,6 +148,7 @@ def calendar(texts: Iterable[tuple[str, str | None]]) -> Calendar:
         mo.add(day.month)
         yr.add(day.year)
     spans = {abs((a - b).days) for a, b in itertools.combinations(full, 2)}
+    spans |= {abs((a - b).days) for a, b in itertools.combinations(yearless, 2)}
     spans |= {round(abs(a - b) * 365.25) for a, b in itertools.combinations(yr, 2)}  # "eight years" from 2017 to 2025
     return Calendar(
         frozenset(days),

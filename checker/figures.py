@@ -52,7 +52,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     words = _alternation(list(lx.number_words) + list(lx.fractions) + list(lx.multipliers))
     number = (
         rf"(?:(?<![\w.,/:-])[$\u00a3\u20ac]?(?P<num>{_NUM})(?:(?=bn\b|mn\b)|(?![\w/:]|,\d|\.\d))"
-        rf"|(?<![\w-])(?P<word>(?:{words})(?:-(?:{words}))?)(?![\w-]))"
+        rf"|(?<![\w-])(?P<word>(?:{words})(?:-(?:{words}))?)(?![\w])(?!-(?!(?:{dur})\b)))"
     )
     figure = re.compile(
         rf"(?:(?P<approx>{approx})\s+)?{number}"
@@ -70,7 +70,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
         + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?\b(?!,?\d)|\b\d{1,2}(?:[:.]\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\b\d{1,2}:\d{2}\b"
         r"|\b\d{4}-\d{2}-\d{2}\b"
     )
-    single = re.compile(rf"(?i)\b(?:a|an|one|the|per|each|every|previous|last|next|this)\s+(?P<dur>{dur})\b")
+    single = re.compile(rf"(?i)(?<![\w-])(?:a|an|one|the|per|each|every|previous|last|next|this)\s+(?P<dur>{dur})\b")
     return figure, date_like, single
 
 
@@ -165,7 +165,7 @@ def fits(claim: Figure, value: float) -> bool:
     """Whether a source value (or one worked out from source values) bears out the claim's figure."""
     c, v = claim.value, value
     if claim.sense == "=":
-        return abs(c - v) <= 0.1 * max(abs(v), abs(c)) + claim.precision / 2
+        return abs(c - v) <= 0.1 * max(abs(v), abs(c))
     if claim.sense == ">":
         return c <= v <= c * 1.15
     if claim.sense == "<":
@@ -190,7 +190,6 @@ def _derived(claim_kind: str, pool: Sequence[Figure], durations: Sequence[float]
         yield from days
     elif claim_kind == "percent":
         yield from pcts
-        yield from counts  # "28 per cent" against "28%" written another way
         for a, b in itertools.permutations(counts, 2):
             if b:
                 yield 100 * a / b
@@ -242,7 +241,7 @@ def unsupported(
 
 
 def _same_kind(a: str, b: str) -> bool:
-    return a == b or {a, b} <= {"count", "percent"}
+    return a == b
 
 
 def counterpart(f: Figure, near: Sequence[Figure], claim: Sequence[Figure]) -> Figure | None:

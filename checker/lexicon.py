@@ -39,6 +39,17 @@ class Lexicon:
     speech_verbs: frozenset[str]
     clause_openers: frozenset[str]
     opposite_pairs: tuple[tuple[str, str, str], ...]  # (side a spec, side b spec, example)
+    caveats: frozenset[str]
+    titles: frozenset[str]
+    pronouns: frozenset[str]
+    attribution_times: frozenset[str]
+    quote_conditions: frozenset[str]
+    clock_words: dict[str, int]
+    comparatives: frozenset[str]
+    superlatives: frozenset[str]
+    introductory_words: frozenset[str]
+    denials: frozenset[str]
+    boilerplate: re.Pattern[str]
 
 
 def _raw() -> dict[str, Any]:
@@ -72,6 +83,17 @@ def lexicon() -> Lexicon:
         speech_verbs=frozenset(d["speech_verbs"]),
         clause_openers=frozenset(d["clause_openers"]),
         opposite_pairs=tuple((a, b, ex) for a, b, ex in d["opposites"]["pairs"]),
+        caveats=frozenset(d["caveats"]),
+        titles=frozenset(d["titles"]),
+        pronouns=frozenset(d["pronouns"]),
+        attribution_times=frozenset(d["attribution_times"]),
+        quote_conditions=frozenset(d["quote_conditions"]),
+        clock_words={k: int(v) for k, v in d["clock_words"].items()},
+        comparatives=frozenset(d["comparatives"]),
+        superlatives=frozenset(d["superlatives"]),
+        introductory_words=frozenset(d["introductory_words"]),
+        denials=frozenset(d["denials"]),
+        boilerplate=re.compile("(?i)" + "|".join(f"(?:{p})" for p in d["boilerplate"])),
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from checker.align import Alignment
 from checker.analysis import OmissionCandidate
 from checker.dates import dated, years
@@ -18,67 +20,23 @@ from checker.models import Finding, SourceSentence
 COVERED = 0.55  # a claim covers a source sentence at this similarity (meaning + shared terms)
 STORY_COVERED = 0.7  # ... or the story as a whole holds this share of its terms
 MIN_RANK = 1.0
+USED = 0.42  # a claim this similar to its closest source sentence was built on it (the engine's align_min)
 JUDGE_COVERED = 0.75  # a judge also sees source sentences covered less closely than this
-BOILERPLATE = re.compile(
-    r"(?i)(media (enquiries|inquiries)|press office at|contact\b.*@|@\w+\.\w+|\bcopyright\b|all rights reserved|"
-    r"subscribe|sign up|click here|advertisement|send this page|follow us|\bphone:|\btel\.?:|for more information|"
-    r"^\s*(photo|image|video|file photo)\b|\(\s*[A-Z][\w ]+/[\w ]+\s*\)\s*$)"
-)
-DENIALS = {
-    "denies",
-    "denied",
-    "deny",
-    "rejects",
-    "rejected",
-    "refutes",
-    "refuted",
-    "disputes",
-    "disputed",
-    "voted",
-    "opposed",
-    "opposes",
-    "criticised",
-    "criticized",
-}
-CAVEATS = {
-    "however",
-    "but",
-    "cautioned",
-    "warned",
-    "although",
-    "though",
-    "unclear",
-    "depend",
-    "depends",
-    "estimates",
-    "preliminary",
-    "not",
-    "yet",
-    "only",
-    "still",
-    "considering",
-    "consideration",
-    "against",
-    "exempt",
-    "unless",
-    "except",
-}
 
 
 def newsworthiness(text: str) -> float:
     """How much a fact-checker would miss this sentence (0 = not at all)."""
-    if BOILERPLATE.search(text):
+    lx = lexicon()
+    if lx.boilerplate.search(text):
         return 0.0
     words = re.findall(r"[\w'\u2019]+", text.lower())
     score = 0.5
     score += 1.0 if figures(text) or years(text) or dated(text, None) else 0.0
     score += 1.0 if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text) else 0.0
     score += 0.7 if re.search(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+", text.strip()) else 0.0
-    score += 0.8 if set(words) & (lexicon().negators | CAVEATS) else 0.0
-    score += 1.0 if set(words) & DENIALS else 0.0
-    score += (
-        0.6 if {"said", "says", "added", "stressed", "assured", "noted", "according", "warned"} & set(words) else 0.0
-    )
+    score += 0.8 if set(words) & (lx.negators | lx.caveats) else 0.0
+    score += 1.0 if set(words) & lx.denials else 0.0
+    score += 0.6 if set(words) & lx.speech_verbs else 0.0
     return score if len(words) >= 6 else 0.0
 
 
@@ -90,6 +48,9 @@ def omission_candidates(
     A sentence a finding cites is never an offline omission; with ``keep_cited`` (for a judge,
     who may cite another sentence for that claim) it stays a candidate."""
     cited = {f.source.id for f in findings if f.source is not None}
+    # a sentence some claim was built on (its closest, and close enough to correspond) is used,
+    # not left out, however the story reworded it
+    used = {int(np.argmax(al.similarity[i])) for i in range(len(al.claims)) if al.similarity[i].max() >= USED}
     out = []
     for j, s in enumerate(al.sources):
         if s.kind in ("dateline", "heading") or (s.id in cited and not keep_cited):
@@ -99,7 +60,9 @@ def omission_candidates(
             continue
         best = float((0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j]).max(initial=0.0))
         story_cover = al.story_cover_of_source(j)
-        offline = best < COVERED and story_cover < STORY_COVERED and rank >= MIN_RANK and s.id not in cited
+        offline = (
+            best < COVERED and story_cover < STORY_COVERED and rank >= MIN_RANK and s.id not in cited and j not in used
+        )
         if offline or best < JUDGE_COVERED:
             out.append(OmissionCandidate(j, rank, max(best, story_cover), offline))
     out.sort(key=lambda c: (not c.offline, -c.rank, c.index))
@@ -125,6 +88,6 @@ def _why(text: str) -> str:
     if re.search(r"[\u201c\"][^\u201c\u201d\"]{8,}[\u201d\"]", text):
         parts.append("a quote")
     low = set(re.findall(r"[\w']+", text.lower()))
-    if low & (lexicon().negators | CAVEATS):
+    if low & (lexicon().negators | lexicon().caveats):
         parts.append("a caveat or denial")
     return "the story leaves out " + (", ".join(parts) if parts else "this statement")

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import courlan
 import numpy as np
 import tiktoken
 
@@ -83,15 +84,22 @@ def text_hash(text: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """The URL without fragment and trailing slash, scheme and host lower-cased."""
+    """One address per article (courlan): scheme and host lower-cased, default port, tracking
+    parameters (utm_*, fbclid, ...) and fragment dropped, query sorted, no trailing slash."""
     url = url.strip().split("#", 1)[0]
-    m = re.match(r"(?i)^(https?)://([^/?]+)(.*)$", url)
+    if not re.match(r"(?i)^https?://[^/?]", url):
+        return url
+    try:
+        url = courlan.normalize_url(url)
+    except ValueError:  # not parseable: keep it as given
+        return url
+    m = re.match(r"^(https?://[^/?]+)(.*)$", url)
     if not m:
         return url
-    rest = m.group(3)
+    rest = m.group(2)
     if rest.endswith("/") and "?" not in rest:
         rest = rest.rstrip("/")
-    return f"{m.group(1).lower()}://{m.group(2).lower()}{rest}"
+    return f"{m.group(1)}{rest}"
 
 
 @dataclass(frozen=True)
@@ -727,10 +735,10 @@ class SourceStore:
             # wait for that write, reopen, and read again
             log.info("a read failed while the store may be changing in another process; reopening it")
         try:
-            with self._write_lock():
+            with self._write_lock():  # read again before any other write can start
                 self._reopen_client()
-            with self._guard:
-                return fn()
+                with self._guard:
+                    return fn()
         except StoreError:
             raise
         except Exception as exc:

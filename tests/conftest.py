@@ -18,6 +18,8 @@ from retrieval.embeddings import Embedder, MiniLMEmbedder, WordLlamaEmbedder
 from retrieval.store import SourceStore, StoreConfig
 from retrieval.tokens import get_encoding
 
+pytest_plugins = ["tests.slack_fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 

@@ -209,3 +209,9 @@ def test_negation_idiom_bounding_a_date_is_not_a_negation_change() -> None:
 def test_negated_comparative_for_a_superlative_is_not_a_negation_change() -> None:
     source = "This is the wettest March recorded since 1990."
     assert "negation" not in kinds("No March since 1990 has been wetter than this one.", source)
+
+
+def test_a_span_between_two_dates_of_the_source_is_a_derived_duration() -> None:
+    source = "The launch planned for 14 October is now set for no earlier than 4 November."
+    assert "number" not in kinds("The launch slips by at least three weeks.", source)
+    assert "number" in kinds("The launch slips by at least five weeks.", source)

@@ -49,3 +49,20 @@ def test_dateline_is_not_a_claim_and_offsets_index_the_story() -> None:
     assert [c.text for c in claims] == ["The ferry resumed service on Monday", "fares stay at 40 kroner."]
     assert all(story[c.start : c.end] == c.text for c in claims)
     assert [c.id for c in claims] == ["S2.1", "S2.2"]
+
+
+def test_according_to_tail_stays_with_its_head() -> None:
+    story = "Crews have worked double shifts since the start of May, according to the union."
+    assert texts(story) == [story]
+
+
+def test_fronted_phrase_stays_with_its_main_clause() -> None:
+    story = "For every household in the district, the council will send a new bin in March."
+    assert texts(story) == [story]
+
+
+def test_appositive_and_relative_tails_are_split_by_structure() -> None:
+    story = "The mayor banned cars from the square for ten years, the longest ban the city has seen."
+    assert texts(story)[1] == "the longest ban the city has seen."
+    story = "The ferry company cancelled every sailing on Friday, which left hundreds of travellers stranded."
+    assert texts(story)[1].startswith("which left")

@@ -222,3 +222,120 @@ def test_feed_limits_come_from_the_settings_with_a_summary_line(tmp_path: Path, 
     assert done.stderr.count("failed: ") == 2
     assert "skipped: " in done.stderr and "4 of 6 entries skipped: 4 over the limit of 2 entries" in done.stderr
     assert "2 failed" in done.stderr and "4 skipped" in done.stderr
+
+
+# ---- rough edges (issue 14) -----------------------------------------------------------------
+
+
+def test_demo_keeps_its_colour_when_piped_with_color(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    done = run_cli(["demo", "--color"], cli_env, cwd=tmp_path)  # stdout is a pipe, as in `factdiff demo --color | cat`
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" in done.stdout  # the colours that tell source words from story words
+
+
+def test_no_color_and_force_color_are_honoured(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    story = ingest_demo_sources(tmp_path, cli_env)
+    forced = run_cli(["check", str(story)], {**cli_env, "FORCE_COLOR": "1"}, cwd=tmp_path)
+    assert "\x1b[" in forced.stdout
+    plain = run_cli(["check", str(story)], {**cli_env, "NO_COLOR": "1", "FORCE_COLOR": "1"}, cwd=tmp_path)
+    assert "\x1b[" not in plain.stdout and "[-" in plain.stdout and "{+" in plain.stdout  # markers instead
+
+
+def test_a_bad_log_level_is_one_clear_line_and_exit_2(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    done = run_cli(["sources", "list"], {**cli_env, "FACTDIFF_LOG_LEVEL": "verbose"}, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "FACTDIFF_LOG_LEVEL" in done.stderr and "DEBUG" in done.stderr
+
+
+def imports_of(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run the command with ``-X importtime``: its stderr lists every module it imported."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    return done.returncode, done.stderr
+
+
+def test_reading_the_store_loads_no_embedding_model(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    run_cli(["ingest", str(source_file(tmp_path, "n.txt", NORRLAND_Q3))], cli_env, cwd=tmp_path)
+    article_id = json.loads(run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path).stdout)[0]["id"]
+    for args in (["sources", "list"], ["sources", "show", article_id], ["sources", "remove", article_id]):
+        code, imported = imports_of(args, cli_env, tmp_path)
+        assert code == 0, imported[-2000:]
+        assert "wordllama" not in imported and "onnxruntime" not in imported, args
+
+
+def test_slack_says_a_token_is_missing_before_loading_anything(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    code, imported = imports_of(["slack"], {**cli_env, "SLACK_SIGNING_SECRET": "s"}, tmp_path)
+    assert code == 2 and "SLACK_BOT_TOKEN is not set" in imported
+    assert "wordllama" not in imported and "onnxruntime" not in imported and not (tmp_path / "data").exists()
+
+
+def test_help_names_check_and_says_every_summary_and_option_in_full(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    top = run_cli(["--help"], cli_env, cwd=tmp_path).stdout
+    assert "'check'" in top.split("Options:")[0]
+    summaries = top.split("Commands:")[1].strip().splitlines()
+    commands = {"check", "demo", "history", "ingest", "search", "slack", "sources"}
+    assert {line.split()[0] for line in summaries} >= commands
+    assert not [line for line in summaries if line.rstrip().endswith("...")]
+    for command in (["check"], ["search"], ["sources", "list"], ["sources", "show"], ["history"], ["history", "show"]):
+        shown = run_cli([*command, "--help"], cli_env, cwd=tmp_path).stdout
+        format_help = shown.split("--format")[1].split("\n  -")[0]
+        assert "Output:" in format_help, command
+
+
+def test_checks_from_the_command_line_are_kept_in_the_history(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    story = ingest_demo_sources(tmp_path, cli_env)
+    assert run_cli(["check", "--format", "json", str(story)], cli_env, cwd=tmp_path).returncode == 0
+    listed = run_cli(["history", "--since", "1d"], cli_env, cwd=tmp_path)
+    assert listed.returncode == 0 and " cli " in listed.stdout and "4 reworded, 1 added" in listed.stdout
+    check_id = listed.stdout.split()[0]
+    shown = run_cli(["history", "show", check_id], cli_env, cwd=tmp_path)
+    assert shown.returncode == 0 and "asked by the command line" in shown.stdout and "Reworded (" in shown.stdout
+    later = run_cli(["history", "--since", "2999-01-01", "--format", "json"], cli_env, cwd=tmp_path)
+    assert json.loads(later.stdout) == []
+    bad = run_cli(["history", "--since", "last week"], cli_env, cwd=tmp_path)
+    assert bad.returncode == 2 and "7d" in bad.stderr
+    missing = run_cli(["history", "show", "nosuchcheck"], cli_env, cwd=tmp_path)
+    assert missing.returncode == 2 and "not in the history" in missing.stderr
+
+
+# ---- the side-by-side page (issue 15) -------------------------------------------------------
+
+
+def test_check_html_format_prints_one_self_contained_page(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    story = ingest_demo_sources(tmp_path, cli_env)
+    done = run_cli(["check", "--format", "html", str(story)], cli_env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = done.stdout
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "Larkfield council approves 4.5% water rate rise for 2027" in page
+    # the originals are shown in full, not only the cited sentences
+    assert "Only the sentences the findings cite are shown" not in page
+    assert "<script src" not in page and "<link" not in page
+
+
+def test_demo_open_writes_the_page_and_hands_it_to_the_browser(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"  # $BROWSER, as webbrowser reads it: records what it was asked to open
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n', encoding="utf-8")
+    browser.chmod(0o755)
+    page = tmp_path / "out" / "demo.html"
+    page.parent.mkdir()
+    done = run_cli(["demo", "--open", "--html", str(page)], {**cli_env, "BROWSER": f"{browser} %s"}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"The page: {page}" in done.stdout
+    assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert opened.read_text(encoding="utf-8") == page.as_uri()
+
+
+def test_demo_open_without_a_browser_says_where_the_page_is(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "BROWSER": str(tmp_path / "no-such-browser"), "TMPDIR": str(tmp_path), "PATH": "/nonexistent"}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    done = run_cli(["demo", "--open"], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "factdiff-demo.html").exists()
+    assert "no browser found" in done.stderr

@@ -6,10 +6,20 @@ import re
 
 import pytest
 
-from checker.changes import _markers, _negated, _negative, hedge_changes, scope_changes, speaker_words
+from checker.changes import (
+    _markers,
+    _negated,
+    _negative,
+    hedge_changes,
+    negation_changes,
+    scope_changes,
+    speaker_words,
+    trimmed_quotes,
+)
 from checker.claims import story_claims
 from checker.figures import figures
 from checker.lexicon import examples, lexicon, marked
+from checker.omissions import newsworthiness
 from checker.opposites import _forms, opposites
 from retrieval.lexical import terms
 
@@ -115,3 +125,67 @@ def test_scope_end_stops_what_a_negation_governs(word: str, example: str) -> Non
     [(_, governed)] = _negated(text)
     after = text.split(f" {word} ", 1)[1]
     assert not governed & set(terms(after)) - set(terms(text.split(f" {word} ", 1)[0])), (text, governed)
+
+
+@pytest.mark.parametrize(("word", "example"), examples("caveats") + examples("denials"))
+def test_caveats_and_denials_make_a_sentence_newsworthy(word: str, example: str) -> None:
+    text, shown = marked(example)
+    text = text.rstrip(".") + " at the town hall on Monday."  # long enough to rank at all
+    plain = re.sub(rf"\b{re.escape(shown)}\b", "then", text, count=1, flags=re.IGNORECASE)
+    assert shown.lower() == word and newsworthiness(text) > newsworthiness(plain), text
+
+
+@pytest.mark.parametrize(("pattern", "example"), examples("boilerplate"))
+def test_boilerplate_line_is_never_an_omission(pattern: str, example: str) -> None:
+    text, shown = marked(example)
+    assert re.search(f"(?i){pattern}", text) and newsworthiness(text) == 0.0, text
+
+
+@pytest.mark.parametrize(("word", "example"), examples("titles"))
+def test_title_is_not_part_of_a_speakers_name(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and word not in speaker_words(text) and speaker_words(text), text
+
+
+@pytest.mark.parametrize(("word", "example"), examples("pronouns"))
+def test_pronoun_names_no_speaker(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and speaker_words(text) == set(), text
+
+
+@pytest.mark.parametrize(("word", "example"), examples("attribution_times"))
+def test_attribution_tail_stays_with_its_head(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and len(story_claims(text)) == 1, [c.text for c in story_claims(text)]
+
+
+@pytest.mark.parametrize(("word", "example"), examples("quote_conditions"))
+def test_quote_cut_before_its_condition_is_a_trimmed_quote(word: str, example: str) -> None:
+    text, shown = marked(example)
+    fragment = text.split('"')[1].split(f" {shown}")[0]
+    assert trimmed_quotes(f'She said "{fragment}".', [text]), (fragment, text)
+
+
+@pytest.mark.parametrize(("word", "example"), examples("comparatives"))
+def test_negated_comparative_restates_a_superlative(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and negation_changes(text, "It was the highest on record.") == [], text
+
+
+@pytest.mark.parametrize(("word", "example"), examples("superlatives"))
+def test_superlative_is_restated_by_a_negated_comparative(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and negation_changes("No year has seen more of it than this.", text) == [], text
+
+
+def test_clock_words_are_times() -> None:
+    from checker.dates import times
+
+    for word, minutes in lexicon().clock_words.items():
+        assert times(f"The road reopens at {word} on Monday.") == [(word, minutes)]
+
+
+@pytest.mark.parametrize(("word", "example"), examples("introductory_words"))
+def test_introductory_phrase_stays_with_its_main_clause(word: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown.lower() == word and len(story_claims(text)) == 1, [c.text for c in story_claims(text)]

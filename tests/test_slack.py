@@ -6,170 +6,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.demo import demo_files
-from bot.slack.app import HELP, REFUSED, Checker, SlackConfig, build_app
+from bot.slack.app import HELP, REFUSED
 from bot.slack.blocks import MAX_BLOCKS
-from bot.slack.server import http_server
-from checker.engine import DiffEngine
-from retrieval.embeddings import Embedder
-from retrieval.fetch import FetchPolicy
-from retrieval.search import OriginalFinder
-from retrieval.store import SourceStore
 from tests.conftest import free_port, run_cli
 from tests.servers.slack_api import APP_TOKEN, BOT_USER, TOKEN, FakeSlack
 from tests.servers.socket_mode import FakeSocketMode
 from tests.servers.web import WebServer, page, slow
-
-SECRET = "test-signing-secret"
-DESK = "CDESK"
-
-
-class Bot:
-    """The app on a real HTTP server on 127.0.0.1, and helpers that sign requests like Slack."""
-
-    def __init__(self, url: str, slack: FakeSlack, store: SourceStore) -> None:
-        self.url = url
-        self.slack = slack
-        self.store = store
-        self._ids = iter(range(1, 10_000))
-
-    def post(
-        self,
-        body: str,
-        content_type: str,
-        *,
-        secret: str = SECRET,
-        age: float = 0.0,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        timestamp = str(int(time.time() - age))
-        signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-        assert signature is not None
-        all_headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-            **(headers or {}),
-        }
-        return httpx.post(self.url, content=body.encode(), headers=all_headers, timeout=10)
-
-    def event(self, event: dict[str, Any], *, event_id: str | None = None, **headers: str) -> Any:
-        body = {
-            "type": "event_callback",
-            "team_id": "T1",
-            "api_app_id": "A1",
-            "event_id": event_id or f"Ev{next(self._ids)}",
-            "event_time": int(time.time()),
-            "event": event,
-        }
-        return self.post(json.dumps(body), "application/json", headers=headers)
-
-    def mention(self, text: str, ts: str = "100.000001", **kw: Any) -> Any:
-        event = {"type": "app_mention", "user": "U1", "channel": "CNEWS", "ts": ts, "text": f"<@{BOT_USER}> {text}"}
-        return self.event(event, **kw)
-
-    def message(self, text: str, channel: str, ts: str, **fields: Any) -> Any:
-        event = {"type": "message", "user": "U1", "channel": channel, "ts": ts, "text": text, **fields}
-        return self.event(event)
-
-    def command(self, text: str, user: str = "U1", channel: str = "CNEWS") -> Any:
-        form = {
-            "command": "/factcheck",
-            "text": text,
-            "user_id": user,
-            "channel_id": channel,
-            "team_id": "T1",
-            "response_url": f"{self.slack.base}/respond/1",
-            "trigger_id": "trigger",
-        }
-        return self.post(urlencode(form), "application/x-www-form-urlencoded")
-
-    def shortcut(self, message: dict[str, Any], channel: str = "CNEWS") -> Any:
-        payload = {
-            "type": "message_action",
-            "callback_id": "factcheck_message",
-            "team": {"id": "T1"},
-            "user": {"id": "U1"},
-            "channel": {"id": channel},
-            "message": message,
-            "response_url": f"{self.slack.base}/respond/2",
-            "trigger_id": "trigger",
-        }
-        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
-
-    def answers(self, thread: str) -> list[dict[str, Any]]:
-        """Final chat.update calls (with blocks, or an apology) for messages posted in ``thread``."""
-        posted = {self._ts(a) for a in self.slack.of("chat.postMessage") if a.get("thread_ts") == thread}
-        return [a for a in self.slack.of("chat.update") if a["ts"] in posted and _final(a)]
-
-    def _ts(self, args: dict[str, Any]) -> str:
-        posts = self.slack.of("chat.postMessage")
-        return f"1700000000.{posts.index(args) + 1:06d}"
-
-    def wait_answer(self, thread: str, n: int = 1) -> list[dict[str, Any]]:
-        self.slack.wait_for(lambda s: len(self.answers(thread)) >= n)
-        return self.answers(thread)
-
-
-def _final(update: dict[str, Any]) -> bool:
-    return bool(update.get("blocks")) or update.get("text", "").startswith((":warning:", ":white_check_mark:"))
-
-
-def block_text(update: dict[str, Any]) -> str:
-    out = []
-    for b in update.get("blocks") or []:
-        if "text" in b:
-            out.append(b["text"]["text"])
-        out += [e.get("text", "") for e in b.get("elements", [])]
-    return "\n".join(out)
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def bot(demo_store: SourceStore, minilm: Embedder, slack: FakeSlack) -> Iterator[Bot]:
-    engine = DiffEngine(OriginalFinder(demo_store), align_embedder=minilm)
-    checker = Checker(demo_store, engine, FetchPolicy(allow_private=True))
-    config = SlackConfig(
-        bot_token=TOKEN,
-        signing_secret=SECRET,
-        api_url=slack.api_url,
-        auto_channels=frozenset({DESK}),
-        source_admins=frozenset({"UADMIN"}),
-        recheck_seconds=3600,
-    )
-    server = http_server(build_app(config, checker), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield Bot(f"http://127.0.0.1:{server.server_port}/slack/events", slack, demo_store)
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def story() -> str:
-    return demo_files()[1].read_text(encoding="utf-8")
-
-
-def slack_escaped(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
+from tests.slack_fixtures import DESK, LOUD, SECRET, Bot, block_text, is_final, slack_escaped
 
 # ---- journalists ----------------------------------------------------------------------------
 
@@ -181,15 +34,14 @@ def test_mention_with_a_pasted_story_is_answered_in_the_thread(bot: Bot, story: 
 
     answer = bot.wait_answer("100.000001")[0]
     first = bot.slack.of("chat.postMessage")[0]
-    assert first["thread_ts"] == "100.000001" and "Checking" in first["text"]
+    assert first["thread_ts"] == "100.000001" and "comparing" in first["text"]  # says what it is doing
     text = block_text(answer)
     assert answer["blocks"][0]["type"] == "header" and "reworded" in answer["blocks"][0]["text"]["text"]
     assert "Larkfield council approves 4.5% water rate rise for 2027" in text  # the original, linked
     assert "<https://example.org/larkfield/press/2026-10-14-water-rates-2027|" in text
     assert "'4.5%' became '5.4%'" in text
     assert len(answer["blocks"]) <= MAX_BLOCKS
-    progress = [u["text"] for u in bot.slack.of("chat.update") if not u.get("blocks")]
-    assert any("comparing" in p for p in progress)  # updated in place as it progressed
+    assert bot.slack.of("chat.update") == [answer]  # replaced by the report, with no needless update before
 
 
 def test_direct_message_is_answered_in_the_thread(bot: Bot, story: str) -> None:
@@ -214,10 +66,10 @@ def test_slash_command_help_is_answered_at_once(bot: Bot) -> None:
 
 def test_slash_command_checks_the_pasted_story_in_the_channel(bot: Bot, story: str) -> None:
     bot.command(story)
-    bot.slack.wait_for(lambda s: any(_final(u) for u in s.of("chat.update")))
+    bot.slack.wait_for(lambda s: any(is_final(u) for u in s.of("chat.update")))
     post = bot.slack.of("chat.postMessage")[0]
     assert post["channel"] == "CNEWS" and post.get("thread_ts") is None
-    assert "'4.5%' became '5.4%'" in block_text(next(u for u in bot.slack.of("chat.update") if _final(u)))
+    assert "'4.5%' became '5.4%'" in block_text(next(u for u in bot.slack.of("chat.update") if is_final(u)))
 
 
 def test_message_shortcut_checks_that_message_in_its_thread(bot: Bot, story: str) -> None:
@@ -232,7 +84,7 @@ def test_shared_link_is_fetched_and_checked(bot: Bot, story: str) -> None:
         bot.mention(f"<{web.url('/news/water')}>", ts="500.000001")
         answer = bot.wait_answer("500.000001")[0]
     assert "'4.5%' became '5.4%'" in block_text(answer)
-    assert any("Fetching" in u["text"] for u in bot.slack.of("chat.update") if not u.get("blocks"))
+    assert "Fetching" in bot.slack.of("chat.postMessage")[0]["text"]
 
 
 def test_link_that_fails_to_fetch_ends_in_a_friendly_message(bot: Bot) -> None:
@@ -254,6 +106,7 @@ def test_a_40000_character_paste_is_cut_to_slack_limits_with_the_full_report_att
     assert "more reworded in the full report" in block_text(answer)
     upload = bot.slack.of("upload")[0]["bytes"].decode()
     assert upload.startswith("**") and "### Reworded" in upload
+    assert bot.slack.of("upload")[1]["bytes"].decode().startswith("<!doctype html>")  # the page beside it
     assert bot.slack.of("files.completeUploadExternal")[0]["thread_ts"] == "700.000001"
 
 
@@ -261,7 +114,7 @@ def test_checks_run_side_by_side(bot: Bot, story: str) -> None:
     html = f"<html><body><article><h1>Water</h1><p>{story}</p></article></body></html>"
     with WebServer({"/slow": slow(4.0, page(html))}) as web:
         bot.mention(f"<{web.url('/slow')}>", ts="800.000001")
-        bot.slack.wait_for(lambda s: any("Fetching" in u["text"] for u in s.of("chat.update")))
+        bot.slack.wait_for(lambda s: any("Fetching" in u["text"] for u in s.of("chat.postMessage")))
         bot.mention(slack_escaped(story), ts="800.000002")
         bot.wait_answer("800.000002")
         assert not bot.answers("800.000001")  # the slow one is still fetching: it did not hold up the second
@@ -295,30 +148,64 @@ def test_forged_or_stale_signatures_are_refused(bot: Bot, story: str, secret: st
 # ---- editors' channels ----------------------------------------------------------------------
 
 
+def _article(text: str) -> str:
+    return f"<html><body><article>{''.join(f'<p>{p}</p>' for p in text.split(chr(10) * 2))}</article></body></html>"
+
+
+def thread_posts(slack: FakeSlack, thread: str) -> list[dict[str, Any]]:
+    return [a for a in slack.of("chat.postMessage") if a.get("thread_ts") == thread]
+
+
+def reactions(slack: FakeSlack, ts: str) -> list[str]:
+    return [a["name"] for a in slack.of("reactions.add") if a.get("timestamp") == ts]
+
+
 def test_links_in_a_watched_channel_are_checked_automatically_once(bot: Bot, story: str) -> None:
-    html = f"<html><body><article><h1>Water</h1>{''.join(f'<p>{p}</p>' for p in story.split(chr(10) * 2))}</article></body></html>"  # noqa: E501
-    with WebServer({"/water": page(html)}) as web:
+    with WebServer({"/water": page(_article(story))}) as web:
         link = web.url("/water")
         bot.message(f"Our water story: <{link}>", DESK, "1000.000001")
-        answer = bot.wait_answer("1000.000001")[0]
-        assert "reworded" in answer["blocks"][0]["text"]["text"]
-        bot.message(f"Again: <{link}|the water story>", DESK, "1000.000002")
+        bot.slack.wait_for(lambda s: bool(thread_posts(s, "1000.000001")))
+        report = thread_posts(bot.slack, "1000.000001")
+        assert len(report) == 1 and "reworded" in report[0]["blocks"][0]["text"]["text"]  # one reply: the report
+        bot.message(f"Again: <{link}?utm_source=newsletter&utm_medium=email|the water story>", DESK, "1000.000002")
         bot.message(f"Not watched: <{link}>", "COTHER", "1000.000003")
         bot.message(slack_escaped(story), "DANA", "1000.000004", channel_type="im")  # a marker
         bot.wait_answer("1000.000004")
     assert not [a for a in bot.slack.of("chat.postMessage") if a.get("thread_ts") in ("1000.000002", "1000.000003")]
-    assert web.paths().count("/water") == 1
+    assert web.paths().count("/water") == 1  # the same link with tracking parameters is the same link
+    assert not [u for u in bot.slack.of("chat.update") if u["channel"] == DESK]  # no "checking…" to update
 
 
-def test_clean_story_in_a_watched_channel_gets_a_short_all_clear(bot: Bot) -> None:
+def test_clean_story_in_a_watched_channel_gets_a_reaction_and_a_line_only_where_asked(bot: Bot) -> None:
     statement = Path(demo_files()[0][2]).read_text(encoding="utf-8").split("\n\n", 1)[1]
-    html = (
-        f"<html><body><article>{''.join(f'<p>{p}</p>' for p in statement.split(chr(10) * 2))}</article></body></html>"
-    )
-    with WebServer({"/statement": page(html)}) as web:
+    with WebServer({"/statement": page(_article(statement)), "/statement-copy": page(_article(statement))}) as web:
         bot.message(f"<{web.url('/statement')}>", DESK, "1100.000001")
-        answer = bot.wait_answer("1100.000001")[0]
-    assert answer["text"] == ":white_check_mark: No problems found against 1 source."
+        bot.message(f"<{web.url('/statement-copy')}>", LOUD, "1100.000002")
+        bot.slack.wait_for(lambda s: bool(reactions(s, "1100.000001")) and bool(thread_posts(s, "1100.000002")))
+    assert reactions(bot.slack, "1100.000001") == ["white_check_mark"]
+    assert not thread_posts(bot.slack, "1100.000001")  # the quiet channel gets no reply
+    assert reactions(bot.slack, "1100.000002") == ["white_check_mark"]
+    assert [p["text"] for p in thread_posts(bot.slack, "1100.000002")] == [
+        ":white_check_mark: No problems found against 1 source."
+    ]
+
+
+def test_link_with_no_stored_original_gets_a_reaction_not_a_reply(bot: Bot) -> None:
+    unrelated = (
+        "The Orvel Valley rowing club held its spring regatta on the reservoir on Saturday, the first since "
+        "the boathouse was rebuilt after last winter's flood.\n\n"
+        "Forty crews from six clubs raced over a 1,000-metre course in light winds, and the junior eights "
+        "final was decided by less than a second after a photo finish.\n\n"
+        "Club captain Idris Fane said membership had grown by a third in two years, helped by free taster "
+        "sessions for schools, and that the club hoped to host a regional championship next summer.\n\n"
+        "Volunteers served more than 600 cups of tea from the new kitchen, which was paid for by a "
+        "community fund and opened by the oldest member, who first rowed on the reservoir in 1961."
+    )
+    with WebServer({"/regatta": page(_article(unrelated))}) as web:
+        bot.message(f"<{web.url('/regatta')}>", DESK, "1150.000001")
+        bot.slack.wait_for(lambda s: bool(reactions(s, "1150.000001")))
+    assert reactions(bot.slack, "1150.000001") == ["grey_question"]
+    assert not thread_posts(bot.slack, "1150.000001")
 
 
 # ---- sources from Slack ---------------------------------------------------------------------
@@ -481,8 +368,12 @@ def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(
     with FakeSlack() as slack, FakeSocketMode() as socket_mode:
         slack.socket_url = socket_mode.url
         env = cli_env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url}
+        health = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
+            [sys.executable, "-m", "bot.cli", "slack", "--health-port", str(health)],
+            env=env,
+            cwd=tmp_path,
+            stderr=subprocess.DEVNULL,
         )
         try:
             assert socket_mode.connected.wait(60), "the app never connected"
@@ -496,9 +387,14 @@ def test_factdiff_slack_in_socket_mode_answers_events_over_the_websocket(
             answer = bot.wait_answer("1400.000001")[0]
             assert "'4.5%' became '5.4%'" in block_text(answer)
             assert slack.of("apps.connections.open")  # asked with the app token, as Slack wants
-        finally:
+            assert httpx.get(f"http://127.0.0.1:{health}/healthz", timeout=5).status_code == 200
+            assert httpx.get(f"http://127.0.0.1:{health}/readyz", timeout=5).json()["status"] == "ready"
+            assert httpx.post(f"http://127.0.0.1:{health}/slack/events", timeout=5).status_code == 404  # no HTTP mode
             proc.terminate()
-            proc.wait(timeout=10)
+            assert proc.wait(timeout=60) == 0  # SIGTERM: a clean stop
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_the_bots_own_messages_and_edits_are_never_checked(bot: Bot, story: str) -> None:

@@ -283,3 +283,10 @@ def test_an_article_with_more_chunks_than_sqlite_has_variables_can_be_read(store
             metadatas=[{"article_id": "a-long", "text_hash": "x", "index": i} for i in ids],
         )
     assert sum(len(ids) for ids, _, _ in tiny.chunk_vectors(["a-long"])) == n
+
+
+def test_tracking_parameters_default_ports_and_case_do_not_make_a_new_address() -> None:
+    base = "https://example.org/news/water-rates?id=7"
+    assert canonical_url("HTTPS://Example.ORG:443/news/water-rates?utm_source=x&id=7&fbclid=abc#comments") == base
+    assert canonical_url("https://example.org/news/water-rates/") == "https://example.org/news/water-rates"
+    assert canonical_url("https://example.org/News") != canonical_url("https://example.org/news")  # paths keep case

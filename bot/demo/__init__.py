@@ -34,7 +34,15 @@ def demo_files() -> tuple[list[Path], Path]:
     return [root / name for name in SOURCES], root / STORY
 
 
-def run_demo(settings: Settings, echo: Callable[[str], None], *, color: bool = False, judge: Any = None) -> None:
+def run_demo(
+    settings: Settings,
+    echo: Callable[[str], None],
+    *,
+    color: bool = False,
+    judge: Any = None,
+    page: Path | None = None,
+) -> None:
+    """Store the sources, check the story, print the report; with ``page``, also write the HTML page there."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -54,3 +62,7 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, color: bool = F
         report = wiring.diff_engine(store, judge).check(story)
         echo("")
         echo(render_text(report, color=color))
+        if page is not None:
+            from checker.html import original_texts, render_html
+
+            page.write_text(render_html(report, original_texts(store, report)), encoding="utf-8")

@@ -18,6 +18,7 @@ SECTION_CHARS = 3000
 HEADER_CHARS = 150
 PER_KIND = 5  # findings shown per kind before "N more"
 QUOTE_CHARS = 700  # a story excerpt or source quote longer than this is cut, with "…"
+FEEDBACK_ACTION = "factdiff_feedback_"  # + right / wrong; the button's value is "CHECK_ID:FINDING_INDEX"
 TITLES = {"reworded": "Reworded", "added": "Added", "omitted": "Omitted"}
 ICONS = {"reworded": ":pencil2:", "added": ":heavy_plus_sign:", "omitted": ":scissors:"}
 
@@ -73,7 +74,26 @@ def finding_block(f: Finding) -> dict[str, Any]:
     return _section("\n".join(lines))
 
 
-def report_blocks(report: Report, *, per_kind: int = PER_KIND) -> SlackReport:
+def feedback_block(check_id: str, index: int) -> dict[str, Any]:
+    """Two buttons under a finding: the newsroom says whether it was right."""
+
+    def button(verdict: str, label: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "action_id": FEEDBACK_ACTION + verdict,
+            "text": {"type": "plain_text", "text": label},
+            "value": f"{check_id}:{index}",
+        }
+
+    return {"type": "actions", "elements": [button("right", "\u2713 Right"), button("wrong", "\u2717 Wrong")]}
+
+
+def report_blocks(
+    report: Report, *, per_kind: int = PER_KIND, feedback: str | None = None, page_url: str | None = None
+) -> SlackReport:
+    """The report as blocks; with ``feedback`` (a check id) each finding shown gets its two buttons,
+    valued with the finding's index in the JSON report's findings; ``page_url`` links its
+    side-by-side page under the header."""
     if not report.sources:
         message = report.message or NOT_CHECKED
         missing = [_section(f":mag: *Not checked.* {escape(message)}")]
@@ -88,22 +108,30 @@ def report_blocks(report: Report, *, per_kind: int = PER_KIND) -> SlackReport:
         f"{n}. " + " \u00b7 ".join([_link(c.info.url, cited(c.info)[0]), *map(escape, cited(c.info)[1:])])
         for n, c in enumerate(report.sources, start=1)
     ]
+    if page_url:
+        blocks.append(_section(f":left_right_arrow: {_link(page_url, 'See the story beside its originals')}"))
     blocks.append(_section("*Originals, best first*\n" + "\n".join(originals)))
     hidden = 0
+    listed = [f for f in report.findings if f.kind != "supported"]  # the JSON report's findings
+    index = {id(f): n for n, f in enumerate(listed)}
+    cost = 2 if feedback else 1  # blocks per finding shown
     if not clean:
         room = MAX_BLOCKS - len(blocks) - 3  # keep room for "more" and the notes
         for kind in LISTED:
             findings = report.of_kind(kind)
             if not findings:
                 continue
-            shown = findings[: max(0, min(per_kind, room - 2))]
+            shown = findings[: max(0, min(per_kind, (room - 2) // cost))]
             if not shown:
                 hidden += len(findings)
                 continue
             blocks.append({"type": "divider"})
             blocks.append(_section(f"{ICONS[kind]} *{TITLES[kind]} ({len(findings)})*"))
-            blocks += [finding_block(f) for f in shown]
-            room -= 2 + len(shown)
+            for f in shown:
+                blocks.append(finding_block(f))
+                if feedback:
+                    blocks.append(feedback_block(feedback, index[id(f)]))
+            room -= 2 + cost * len(shown)
             if len(findings) > len(shown):
                 more = len(findings) - len(shown)
                 hidden += more

@@ -4,6 +4,10 @@ Answers auth.test, chat.postMessage, chat.update, users.info, the three steps of
 upload (files.getUploadURLExternal, the upload URL, files.completeUploadExternal), response_url
 posts, and serves files for download (``files``: path -> bytes, behind the bot token). Put a
 Slack error name in ``fail[method]`` to make that method answer ``{"ok": false, "error": ...}``.
+
+A busy workspace: ``limits[method] = n`` lets that method through at most ``n`` times a second
+and answers the rest HTTP 429 with ``Retry-After: 1``, as Slack does; refused calls are
+recorded in ``limited``, not in ``calls``.
 """
 
 from __future__ import annotations
@@ -58,21 +62,27 @@ class _Handler(BaseHTTPRequestHandler):
         for key in ("blocks", "files"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
-        slack.record(method, args)
+        if slack.rate_limited(method):
+            self._raw(429, json.dumps({"ok": False, "error": "ratelimited"}).encode(), "application/json", retry=1)
+            return
         token = APP_TOKEN if method == "apps.connections.open" else TOKEN
-        if self.headers.get("Authorization") != f"Bearer {token}":
-            self._json({"ok": False, "error": "invalid_auth"})
-            return
-        if method in slack.fail:
-            self._json({"ok": False, "error": slack.fail[method]})
-            return
-        self._json(slack.answer(method, args))
+        with slack.serial:  # a message's ts follows the order calls are recorded in, as tests assume
+            slack.record(method, args)
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                payload = {"ok": False, "error": "invalid_auth"}
+            elif method in slack.fail:
+                payload = {"ok": False, "error": slack.fail[method]}
+            else:
+                payload = slack.answer(method, args)
+        self._json(payload)
 
     def _json(self, payload: dict[str, Any]) -> None:
         self._raw(200, json.dumps(payload).encode(), "application/json")
 
-    def _raw(self, status: int, data: bytes, kind: str) -> None:
+    def _raw(self, status: int, data: bytes, kind: str, retry: int | None = None) -> None:
         self.send_response(status)
+        if retry is not None:
+            self.send_header("Retry-After", str(retry))
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -84,11 +94,16 @@ class FakeSlack(LoopbackServer):
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.times: list[float] = []
         self.fail: dict[str, str] = {}
         self.files: dict[str, bytes] = {}
         self.socket_url: str | None = None  # apps.connections.open hands this out (Socket Mode)
+        self.limits: dict[str, int] = {}  # method -> calls allowed per second
+        self.limited: list[str] = []  # methods answered 429
+        self._window: dict[str, tuple[int, int]] = {}  # method -> (second, calls in it)
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
+        self.serial = threading.Lock()
         self._listen(_Handler)
 
     @property
@@ -102,7 +117,26 @@ class FakeSlack(LoopbackServer):
     def record(self, method: str, args: dict[str, Any]) -> None:
         with self._lock:
             self.calls.append((method, args))
+            self.times.append(time.monotonic())
             self._lock.notify_all()
+
+    def timed(self, method: str) -> list[tuple[float, dict[str, Any]]]:
+        """(monotonic time received, args) of each call to ``method``."""
+        with self._lock:
+            return [(t, a) for (m, a), t in zip(self.calls, self.times, strict=True) if m == method]
+
+    def rate_limited(self, method: str) -> bool:
+        if method not in self.limits:
+            return False
+        with self._lock:
+            second = int(time.monotonic())
+            start, n = self._window.get(method, (second, 0))
+            n = n + 1 if start == second else 1
+            self._window[method] = (second, n)
+            if n > self.limits[method]:
+                self.limited.append(method)
+                return True
+            return False
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "apps.connections.open":
