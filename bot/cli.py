@@ -205,7 +205,7 @@ def ingest_cmd(
 
 @main.group("sources", short_help="List, show and remove stored primary sources.")
 def sources() -> None:
-    """List, show and remove stored primary sources."""
+    """List, show, count and remove stored primary sources."""
 
 
 def _info_dict(info: ArticleInfo) -> dict[str, Any]:
@@ -282,6 +282,49 @@ def sources_remove(ctx: Context, article_ids: tuple[str, ...]) -> None:
             failed = True
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "n/a"
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} B"
+
+
+@sources.command("stats")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_ctx
+def sources_stats(ctx: Context, fmt: str) -> None:
+    """Articles, chunks, disk and index size, oldest and newest article, by source."""
+    from retrieval.stats import store_stats
+
+    try:
+        stats = store_stats(ctx.metadata_store)
+    except FactDiffError as exc:
+        fail(exc)
+    disk = wiring.store_disk_bytes(ctx.settings)
+    if fmt == "json":
+        body = {
+            **asdict(stats.total),
+            "disk_bytes": disk,
+            "index_bytes": stats.index_bytes,
+            "indexed": stats.indexed,
+            "by_source": {k: asdict(v) for k, v in stats.by_source.items()},
+        }
+        click.echo(json.dumps(body, ensure_ascii=False, indent=1))
+        return
+    t = stats.total
+    click.echo(f"articles: {t.articles}  chunks: {t.chunks}  text: {t.chars:,} characters")
+    click.echo(f"disk: {_size(disk)}" + ("" if disk is not None else " (the Chroma server keeps the store)"))
+    click.echo(f"lexical index: {_size(stats.index_bytes)}, {stats.indexed} article(s)")
+    click.echo(f"oldest: {t.oldest or '-'}  newest: {t.newest or '-'}")
+    for name, s in stats.by_source.items():
+        click.echo(
+            f"  {name[:30]:<30} {s.articles:>8} articles {s.chunks:>9} chunks  {s.oldest or '-'} .. {s.newest or '-'}"
+        )
 
 
 def read_story(source: str | None) -> str:

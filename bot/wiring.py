@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -17,6 +18,7 @@ from retrieval.embeddings import Embedder, MiniLMEmbedder, WordLlamaEmbedder, ma
 from retrieval.errors import StoreError
 from retrieval.fetch import FetchPolicy
 from retrieval.ingest import FeedLimits
+from retrieval.lexindex import PersistentLexicalIndex
 from retrieval.locking import WriteLock
 from retrieval.search import OriginalFinder
 from retrieval.store import SourceStore, StoreConfig
@@ -53,6 +55,25 @@ def chroma_client(settings: Settings, lock: WriteLock | None = None) -> Any:
 
 def local_store_path(settings: Settings) -> Path:
     return settings.data_dir / "chroma"
+
+
+def lexical_index_path(settings: Settings, emb: Embedder) -> Path:
+    """Where this machine keeps the lexical index: inside an embedded store's folder (it lives
+    and goes with the store), or per Chroma server under the data directory."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.collection_prefix}-{emb.name}").strip("-.")
+    if settings.chroma_host:
+        server = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.chroma_host}-{settings.chroma_port}")
+        return settings.data_dir / "lexical" / f"{server}-{name}.sqlite"
+    return local_store_path(settings) / f"lexical-{name}.sqlite"
+
+
+def store_disk_bytes(settings: Settings) -> int | None:
+    """Bytes on disk of the embedded store with its lexical index (None with a Chroma server,
+    whose disk is the server's)."""
+    if settings.chroma_host:
+        return None
+    path = local_store_path(settings)
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
 def write_lock(settings: Settings, on_wait: Callable[[str], None] | None = None) -> WriteLock | None:
@@ -120,13 +141,16 @@ def source_store(
     """The store; an embedded one holds the data directory's write lock for its writes and
     reopens itself when another process changed it (``on_wait`` hears when it must wait)."""
     lock = write_lock(settings, on_wait) if client is None else None
+    emb = emb or embedder(settings)
+    chroma = client if client is not None else chroma_client(settings, lock)
     return SourceStore(
-        client if client is not None else chroma_client(settings, lock),
-        emb or embedder(settings),
+        chroma,
+        emb,
         encoding(settings),
         StoreConfig(prefix=settings.collection_prefix, chunk_tokens=settings.chunk_tokens),
         lock=lock,
         reopen=(lambda: chroma_client(settings)) if lock is not None else None,
+        lexical=PersistentLexicalIndex(lexical_index_path(settings, emb)) if client is None else None,
     )
 
 

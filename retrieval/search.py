@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from retrieval.errors import InputError
-from retrieval.lexical import LexicalIndex, specific_terms, terms
+from retrieval.lexical import specific_terms, terms
+from retrieval.lexindex import PersistentLexicalIndex
 from retrieval.models import ArticleInfo, Candidate, ChunkHit, SearchResult
 from retrieval.sentences import split_sentences
 from retrieval.store import SourceStore
@@ -67,19 +68,12 @@ class OriginalFinder:
     def __init__(self, store: SourceStore, config: SearchConfig | None = None) -> None:
         self.store = store
         self.config = config or SearchConfig()
-        self._lexical: LexicalIndex | None = None
-        self._revision: str | None = None
         self._lock = threading.Lock()
 
-    def lexical_index(self) -> LexicalIndex:
-        """The BM25 index, rebuilt when the store changed since it was built."""
-        rev = self.store.refresh()  # catches up with other processes' writes
+    def lexical_index(self) -> PersistentLexicalIndex:
+        """The store's persistent BM25 index, caught up with other processes' writes."""
         with self._lock:
-            if self._lexical is None or rev != self._revision:
-                self._lexical = LexicalIndex(self.store.iter_texts())
-                self._revision = rev
-                log.info("built the lexical index over %d articles", len(self._lexical))
-            return self._lexical
+            return self.store.lexical_index()
 
     def find(self, story: str) -> SearchResult:
         query = self._query(story)
@@ -146,7 +140,9 @@ class OriginalFinder:
                 out[:, j] = np.maximum(out[:, j], sims[:, k])
         return np.clip(out, 0.0, 1.0)
 
-    def _coverage_matrix(self, ids: list[str], query: _Query, index: LexicalIndex) -> tuple[np.ndarray, np.ndarray]:
+    def _coverage_matrix(
+        self, ids: list[str], query: _Query, index: PersistentLexicalIndex
+    ) -> tuple[np.ndarray, np.ndarray]:
         """IDF-weighted share of each sentence's terms found in each candidate (rows x columns),
         and the share of the story's numbers and names found in each candidate."""
         texts = self.store.get_many(ids)

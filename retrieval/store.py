@@ -5,7 +5,11 @@ Two collections per embedding space (vectors from different models never mix):
 * ``<prefix>-articles-<space>``: one record per article; the document is the article's
   full original text (quoted verbatim later), metadata holds title, URL, date, source and
   the text's hash; the vector is the mean of its chunk vectors.
-* ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article.
+* ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article: their
+  vectors and offsets only (the text is the article's, cut at the offsets; a chunk's own copy
+  would only feed Chroma's full-text index, which factdiff never queries).
+* ``<prefix>-changes-<space>``: the change log (:mod:`retrieval.changelog`) from which other
+  processes' lexical indexes catch up.
 
 Everything a check needs lives in Chroma, so a process with an empty data directory can
 answer from a Chroma server. Writes are ordered so that nothing is half-stored: new
@@ -35,7 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -44,9 +48,11 @@ import courlan
 import numpy as np
 import tiktoken
 
+from retrieval.changelog import MARGIN, ChangeLog
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError, StoreError
+from retrieval.lexindex import PersistentLexicalIndex
 from retrieval.locking import WriteLock
 from retrieval.models import (
     ArticleDraft,
@@ -114,6 +120,15 @@ class _Prepared:
     locations: list[dict[str, str]] = field(default_factory=list)
 
 
+@dataclass
+class _Ahead:
+    """What an ingest batch prepared before taking the write lock: the chunks of texts the store
+    did not hold (by text) and their vectors (by chunk text)."""
+
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 class SourceStore:
     """Primary sources in chromadb: add, update, list, get, remove and search chunks."""
 
@@ -126,9 +141,14 @@ class SourceStore:
         *,
         lock: WriteLock | None = None,
         reopen: Callable[[], Any] | None = None,
+        lexical: PersistentLexicalIndex | None = None,
     ) -> None:
         """``lock`` and ``reopen`` are for an embedded store shared with other processes: the
-        data directory's write lock, and how to open a fresh client on it."""
+        data directory's write lock, and how to open a fresh client on it. ``lexical`` is the
+        persistent lexical index kept in step with the store (a private in-memory one if not
+        given), shared by every process that gives the same file."""
+        self.lexical = lexical if lexical is not None else PersistentLexicalIndex()
+        self._synced: str | None = None
         self.client = client
         self.embedder = embedder
         self.encoding = encoding
@@ -138,6 +158,7 @@ class SourceStore:
         self._guard: AbstractContextManager[Any] = threading.RLock() if reopen else nullcontext()
         self._space = _SAFE_ID.sub("-", embedder.name).strip("-.")
         self._swept = False
+        self._writer: int | None = None
         self._open_collections()
         try:
             self._max_batch = int(client.get_max_batch_size())
@@ -157,8 +178,12 @@ class SourceStore:
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
             )
+            self.changes = self.client.get_or_create_collection(
+                f"{self.config.prefix}-changes-{self._space}", embedding_function=None
+            )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
             raise StoreError(f"cannot open the source store: {exc}") from exc
+        self.changelog = ChangeLog(self.changes, self._call)
 
     # ---- other processes -----------------------------------------------------------------
 
@@ -178,8 +203,14 @@ class SourceStore:
         """With the write lock held: reopen the client if another process wrote since we looked."""
         if self._reopen is None or self.revision() == self._seen:
             return
+        log.info("the store changed in another process; reopening it")
+        self._reopen_client()
+
+    def _reopen_client(self) -> None:
+        """With the write lock held: a fresh client on the embedded store's files."""
+        if self._reopen is None:
+            return
         with self._guard:
-            log.info("the store changed in another process; reopening it")
             old = self.client
             close = getattr(old, "close", None)
             if callable(close):
@@ -191,8 +222,17 @@ class SourceStore:
             self._open_collections()
         self._seen = self.revision()
 
-    def _write_lock(self) -> AbstractContextManager[Any]:
-        return self.lock.hold() if self.lock is not None else nullcontext()
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        if self.lock is None:
+            yield
+            return
+        with self.lock.hold():
+            self._writer = threading.get_ident()  # this thread's own reads are never retried
+            try:
+                yield
+            finally:
+                self._writer = None
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -327,18 +367,44 @@ class SourceStore:
             cleaned.append((i, draft, text_hash(text)))
         if not cleaned:
             return [o for o in outcomes if o is not None]
+        ready = self._embed_ahead(cleaned) if self.lock is not None else _Ahead()
         try:
             with self._write_lock():
                 self._before_write()
-                self._add_locked(cleaned, outcomes)
+                self._add_locked(cleaned, outcomes, ready)
                 self._seen = self.revision()
+                if self.lock is not None:  # the only writer: caught up before its write, which applied itself
+                    self._synced = self._seen
         except StoreError as exc:
             return [
                 o or IngestOutcome(d.origin, "failed", error=str(exc)) for o, d in zip(outcomes, drafts, strict=True)
             ]
         return [o for o in outcomes if o is not None]
 
-    def _add_locked(self, cleaned: list[tuple[int, ArticleDraft, str]], outcomes: list[IngestOutcome | None]) -> None:
+    def _embed_ahead(self, cleaned: list[tuple[int, ArticleDraft, str]]) -> _Ahead:
+        """Before taking the write lock: the vectors of the chunks of texts the store does not
+        hold yet, so that the lock is held for writing only (a check in another process waits
+        for the lock when it reopens the store). Anything missed is embedded under the lock."""
+        ahead = _Ahead()
+        try:
+            res = self._get_where({"text_hash": {"$in": sorted({h for _, _, h in cleaned})}})
+            held = {str(m.get("text_hash")) for m in res["metadatas"]}
+            for _, draft, h in cleaned:
+                if h not in held and draft.text not in ahead.chunks:
+                    ahead.chunks[draft.text] = chunk_text("", draft.text, self.encoding, self.config.chunk_tokens)
+            texts = [c.text for chunks in ahead.chunks.values() for c in chunks]
+            if texts:
+                ahead.vectors = dict(zip(texts, self.embedder.embed(texts), strict=True))
+        except Exception as exc:  # the write path chunks and embeds (and reports failures) as before
+            log.debug("embedding ahead of the write lock failed: %s", exc)
+        return ahead
+
+    def _add_locked(
+        self,
+        cleaned: list[tuple[int, ArticleDraft, str]],
+        outcomes: list[IngestOutcome | None],
+        ready: _Ahead,
+    ) -> None:
         known = self._lookup(cleaned)
         to_write: dict[str, tuple[int, _Prepared]] = {}
         first_of_text: dict[str, tuple[str, str]] = {}  # text hash -> (article id, place) in this batch
@@ -376,14 +442,17 @@ class SourceStore:
                 j, earlier_p = to_write[article_id]
                 outcomes[j] = IngestOutcome(earlier_p.draft.origin, "unchanged", article_id, earlier_p.draft.title)
             status = "updated" if existing is not None else "added"
-            chunks = chunk_text(article_id, draft.text, self.encoding, self.config.chunk_tokens)
+            if draft.text in ready.chunks:  # chunked before the lock: the same text, the same chunks
+                chunks = [replace(c, article_id=article_id) for c in ready.chunks[draft.text]]
+            else:
+                chunks = chunk_text(article_id, draft.text, self.encoding, self.config.chunk_tokens)
             prepared = _Prepared(draft, article_id, status, h, chunks, _stored_locations(existing))
             to_write[article_id] = (i, prepared)
         for aid, locations in copies.items():
             if aid in to_write:
                 to_write[aid][1].locations.extend(locations)
         if to_write:
-            for i, outcome in self._write(list(to_write.values())):
+            for i, outcome in self._write(list(to_write.values()), ready):
                 outcomes[i] = outcome
         self._record_copies({aid: locs for aid, locs in copies.items() if aid not in to_write}, known)
 
@@ -410,13 +479,19 @@ class SourceStore:
             self._delete_chunks({"article_id": article_id})
             self._call(lambda: self.articles.delete(ids=[article_id]))
             self._bump()
+            self._changed(removed=[article_id])
             self._seen = self.revision()
+            if self.lock is not None:
+                self._synced = self._seen
         return info
 
     def _before_write(self) -> None:
         """With the write lock held: catch up with other processes, then (once per process)
         sweep chunks that no article owns any more."""
         self._catch_up()
+        if self.lock is not None and self._synced != self.revision():
+            self._sync_lexical()  # so that this writer may move the change-log cursor on after its write
+            self._synced = self.revision()
         if not self._swept:
             self._swept = True
             removed = self.sweep_orphans()
@@ -470,10 +545,16 @@ class SourceStore:
     def _get_where(self, where: dict[str, Any]) -> Any:
         return self._call(lambda: self.articles.get(where=where, include=["metadatas"]))
 
-    def _write(self, batch: list[tuple[int, _Prepared]]) -> Iterator[tuple[int, IngestOutcome]]:
+    def _write(self, batch: list[tuple[int, _Prepared]], ready: _Ahead) -> Iterator[tuple[int, IngestOutcome]]:
         texts = [c.text for _, p in batch for c in p.chunks]
         try:
-            vectors = self.embedder.embed(texts)
+            missing = [t for t in texts if t not in ready.vectors]
+            fresh = dict(zip(missing, self.embedder.embed(missing), strict=True)) if missing else {}
+            vectors = (
+                np.array([ready.vectors[t] if t in ready.vectors else fresh[t] for t in texts], dtype=np.float32)
+                if texts
+                else self.embedder.embed([])
+            )
         except Exception as exc:  # a model or API failure fails the batch, with its reason
             for i, p in batch:
                 yield (
@@ -515,7 +596,6 @@ class SourceStore:
         """New chunks, then the article records (the commit point), then old chunks go."""
         ids: list[str] = []
         metas: list[dict[str, MetaValue]] = []
-        docs: list[str] = []
         vecs: list[np.ndarray] = []
         written = int(time.time())
         for _, p, v in parts:
@@ -533,7 +613,6 @@ class SourceStore:
                         "written": written,
                     }
                 )
-                docs.append(c.text)
             vecs.append(v)
         all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 1), dtype=np.float32)
         try:
@@ -542,7 +621,6 @@ class SourceStore:
                     lambda b=b: self.chunks.upsert(  # type: ignore[misc]
                         ids=ids[b : b + self._max_batch],
                         embeddings=all_vecs[b : b + self._max_batch].tolist(),
-                        documents=docs[b : b + self._max_batch],
                         metadatas=metas[b : b + self._max_batch],
                     )
                 )
@@ -568,6 +646,76 @@ class SourceStore:
                         {"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
                     )
                 )
+        self._changed(stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts])
+
+    # ---- the lexical index ------------------------------------------------------------------
+
+    def lexical_index(self) -> PersistentLexicalIndex:
+        """The persistent lexical index, caught up with what every process stored or removed.
+
+        Nothing is rebuilt: the index takes in the change log's records since it last looked
+        (a local index that never saw this store is built once from the stored texts)."""
+        revision = self.refresh()
+        if revision != self._synced:
+            self._sync_lexical()
+            self._synced = revision
+        return self.lexical.refresh()
+
+    def _changed(self, stored: Sequence[tuple[str, str, str]] = (), removed: Sequence[str] = ()) -> None:
+        """Right after a commit point: log the change, then apply it to the lexical index. A
+        failure here is healed by the next catch-up (the index is compared with the store)."""
+        self._try(lambda: self.changelog.record([(aid, v) for aid, v, _ in stored], removed))
+        try:
+            self.lexical.apply(stored, removed)
+            if self.lock is not None:  # one writer at a time, caught up before writing: nothing is missed
+                self.lexical.set_meta("cursor", repr(time.time()))
+        except Exception as exc:  # a locked or broken index file must not fail a committed write
+            log.warning("updating the lexical index failed (the next check catches up): %s", exc)
+
+    def _sync_lexical(self) -> None:
+        started = time.time()
+        cursor = self.lexical.get_meta("cursor")
+        if cursor is None:
+            self._reconcile_lexical()
+        else:
+            # one writer at a time on an embedded store, and each applies its own writes before it
+            # moves the cursor: only a Chroma server's writers need the look-back
+            margin = 0.0 if self.lock is not None else MARGIN
+            changes = list(self.changelog.since(float(cursor) - margin))
+            have = self.lexical.versions(sorted({c.article_id for c in changes}))
+            stale = sorted({c.article_id for c in changes if have.get(c.article_id, "") != c.version})
+            self._reindex(stale)
+            started = max(c.at for c in changes) if changes else float(cursor)
+            log.info(
+                "lexical index caught up: %d change(s) since it last looked, %d article(s) read",
+                len(changes),
+                len(stale),
+            )
+        if len(self.lexical.refresh()) != self.count():
+            self._reconcile_lexical()
+        self.lexical.set_meta("cursor", repr(started))
+
+    def _reconcile_lexical(self) -> None:
+        """Make the lexical index hold exactly the stored versions (reads every article's
+        metadata, and the texts the index lacks)."""
+        current: dict[str, str] = {}
+        for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
+            current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
+        have = self.lexical.versions()
+        stale = [aid for aid, v in current.items() if have.get(aid) != v]
+        gone = [aid for aid in have if aid not in current]
+        log.info("lexical index built from the store: taking in %d article(s), dropping %d", len(stale), len(gone))
+        self.lexical.apply(removed=gone)
+        self._reindex(stale)
+
+    def _reindex(self, ids: Sequence[str], page: int = 500) -> None:
+        """Bring the index's copy of ``ids`` to their stored version (removing those gone)."""
+        for b in range(0, len(ids), page):
+            part = ids[b : b + page]
+            found = self.get_many(part)
+            self.lexical.apply(
+                [(aid, a.info.version, a.text) for aid, a in found.items()], [aid for aid in part if aid not in found]
+            )
 
     def _bump(self) -> None:
         self._try(lambda: self.articles.modify(metadata={"revision": uuid.uuid4().hex[:12]}))
@@ -581,6 +729,19 @@ class SourceStore:
         except StoreError:
             raise
         except Exception as exc:  # connection refused, server errors, validation errors
+            if self._reopen is None or self._writer == threading.get_ident():
+                raise StoreError(f"source store error: {exc}") from exc
+            # an embedded client whose files another process is writing ("Error finding id"):
+            # wait for that write, reopen, and read again
+            log.info("a read failed while the store may be changing in another process; reopening it")
+        try:
+            with self._write_lock():  # read again before any other write can start
+                self._reopen_client()
+                with self._guard:
+                    return fn()
+        except StoreError:
+            raise
+        except Exception as exc:
             raise StoreError(f"source store error: {exc}") from exc
 
     def _try(self, fn: Callable[[], Any]) -> None:

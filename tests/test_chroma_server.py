@@ -31,3 +31,34 @@ def test_ingest_in_one_process_and_search_in_another(
     # neither process left a local store behind: the server holds everything
     assert not (tmp_path / "reader-data" / "chroma").exists()
     assert not (tmp_path / "writer-data" / "chroma").exists()
+
+
+def test_a_new_process_reads_only_what_changed_since_its_machine_last_looked(
+    tmp_path: Path, cli_env: dict[str, str], chroma_server: tuple[str, int]
+) -> None:
+    host, port = chroma_server
+    server_env = {**cli_env, "CHROMA_HOST": host, "CHROMA_PORT": str(port), "FACTDIFF_COLLECTION_PREFIX": "catchup"}
+    writer = {**server_env, "FACTDIFF_DATA_DIR": str(tmp_path / "writer-data")}
+    reader = {**server_env, "FACTDIFF_DATA_DIR": str(tmp_path / "reader-data"), "FACTDIFF_LOG_LEVEL": "INFO"}
+    q2 = source_file(tmp_path, "q2.txt", NORRLAND_Q2)
+    assert run_cli(["ingest", str(q2)], writer, cwd=tmp_path).returncode == 0
+    first = run_cli(["search", "--format", "json", "-"], reader, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert first.returncode == 1, first.stderr  # no original stored yet
+    assert "lexical index built from the store: taking in 1 article(s)" in first.stderr  # once per machine
+    assert list((tmp_path / "reader-data" / "lexical").glob("*.sqlite"))
+
+    q3 = source_file(tmp_path, "q3.txt", NORRLAND_Q3)
+    assert run_cli(["ingest", str(q3)], writer, cwd=tmp_path).returncode == 0
+    second = run_cli(["search", "--format", "json", "-"], reader, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "built from the store" not in second.stderr
+    assert "1 article(s) read" in second.stderr
+    found = json.loads(second.stdout)["sources"]
+    assert found[0]["title"] == NORRLAND_Q3.title
+
+    removed = run_cli(["sources", "remove", found[0]["id"]], writer, cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    third = run_cli(["search", "--format", "json", "-"], reader, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert third.returncode == 1, third.stderr
+    assert "built from the store" not in third.stderr
+    assert NORRLAND_Q3.title not in [c["title"] for c in json.loads(third.stdout)["considered"]]

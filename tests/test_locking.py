@@ -168,3 +168,50 @@ def test_the_bots_admin_adds_wait_for_the_same_lock(tmp_path: Path) -> None:
     outcome = checker.add_file("q3.txt", source_file(tmp_path, "q3.txt", NORRLAND_Q3).read_bytes())
     assert holder.wait(timeout=30) == 0  # it held the lock to the end: the add waited for it
     assert outcome.status == "added" and waits and "waiting up to 60 s" in waits[0]
+
+
+class WatchedEmbedder:
+    """The real embedder, noting for each call whether the store's write lock was held."""
+
+    def __init__(self, inner: object, lock: object) -> None:
+        self.inner, self.lock = inner, lock
+        self.name, self.dimension = inner.name, inner.dimension  # type: ignore[attr-defined]
+        self.calls: list[tuple[int, bool]] = []
+
+    def embed(self, texts: list[str]) -> object:
+        self.calls.append((len(texts), self.lock._file.is_locked))  # type: ignore[attr-defined]
+        return self.inner.embed(texts)  # type: ignore[attr-defined]
+
+
+def test_an_ingest_embeds_before_it_takes_the_write_lock(tmp_path: Path, wordllama: object) -> None:
+    """A check that must reopen the store waits for the lock: it is held for writing only."""
+    settings = Settings(data_dir=tmp_path / "data")
+    store = wiring.source_store(settings)
+    watched = WatchedEmbedder(wordllama, store.lock)
+    store.embedder = watched  # type: ignore[assignment]
+    outcomes = store.add_many([NORRLAND_Q2, NORRLAND_Q3, HARWICH_NOTICE])
+    assert [o.status for o in outcomes] == ["added"] * 3
+    assert store.lock is not None and watched.calls
+    assert all(not locked for n, locked in watched.calls if n), watched.calls
+    assert sum(n for n, _ in watched.calls) == sum(o.chunks for o in outcomes)
+
+
+def test_checks_keep_answering_while_another_process_ingests(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """Reads of an embedded store that meet another process's write in progress ("Error finding
+    id" from a stale client) wait for the write, reopen the store and read again."""
+    settings = Settings(data_dir=tmp_path / "data")
+    seed = write_jsonl(tmp_path / "seed.jsonl", range(0, 40))
+    assert run_cli(["ingest", "-q", "--jsonl", str(seed)], cli_env, cwd=tmp_path).returncode == 0
+    finder = OriginalFinder(wiring.source_store(settings))
+    story = invented_article(7)["text"].replace("on Tuesday", "this week")
+    assert finder.find(story).matches[0].info.id == "notice-7"
+
+    bulk = write_jsonl(tmp_path / "bulk.jsonl", range(40, 400))
+    writer = cli(["ingest", "-q", "--jsonl", str(bulk)], cli_env, tmp_path)
+    answers = []
+    while writer.poll() is None:
+        answers.append(finder.find(story).matches[0].info.id)
+    out, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, err
+    assert answers and set(answers) == {"notice-7"}
+    assert finder.find(invented_article(399)["text"]).matches[0].info.id == "notice-399"

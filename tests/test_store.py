@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from retrieval.chunking import chunk_text
 from retrieval.errors import NotFoundError
 from retrieval.models import ArticleDraft
 from retrieval.store import SourceStore, StoreConfig, canonical_url, text_hash
@@ -28,12 +29,19 @@ def test_stored_article_keeps_its_text_and_metadata_verbatim(store: SourceStore)
 
 
 def test_chunk_offsets_index_the_stored_text(store: SourceStore) -> None:
-    aid = store.add(NORRLAND_Q3).article_id
-    res = store.chunks.get(where={"article_id": aid}, include=["documents", "metadatas"])
-    text = store.get(aid or "").text
+    aid = store.add(NORRLAND_Q3).article_id or ""
+    res = store.chunks.get(where={"article_id": aid}, include=["metadatas"])
+    text = store.get(aid).text
+    expected = chunk_text(aid, text, store.encoding, store.config.chunk_tokens)
     assert len(res["ids"]) >= 2
-    for doc, meta in zip(res["documents"], res["metadatas"], strict=True):
-        assert text[meta["start"] : meta["end"]] == doc
+    got = sorted((int(m["start"]), int(m["end"])) for m in res["metadatas"])
+    assert got == [(c.start, c.end) for c in expected]
+
+
+def test_chunks_keep_no_copy_of_the_text(store: SourceStore) -> None:
+    aid = store.add(NORRLAND_Q3).article_id or ""
+    res = store.chunks.get(where={"article_id": aid}, include=["documents"])
+    assert res["ids"] and all(doc is None for doc in res["documents"])
 
 
 def test_same_article_ingested_twice_is_unchanged_not_duplicated(store: SourceStore) -> None:

@@ -1,0 +1,276 @@
+"""Scale benchmark: does a check stay fast as the archive grows, and does ingest stall it?
+
+Archives are built from shared/data/bbc_news.jsonl the same way at every size (seeded): the
+real articles are kept inside, and look-alikes are made from their sentences (two articles of
+one category mixed), with new names and figures so that the vocabulary grows as a real
+archive's does. Each archive is ingested with ``factdiff ingest --jsonl`` into a fresh data
+directory (embedded, or a ``chroma run`` server with ``--server``), then per size:
+
+* ingest rate (articles/s of the whole ingest) and disk (data directory; lexical index);
+* whole-process ``factdiff check --no-llm`` time and peak memory (its own process);
+* in brackets, CPU time (user + system): on a shared machine it says what the wall time would
+  be without the other users;
+* in-process warm check p50/p95 (the bot's engine, over real articles' summaries);
+* the bot's next check after another process ingested 100 articles, and the slowest check
+  while another process ingests 300 (ingest never stalls checks);
+* search Recall@1 on the real articles' summaries.
+
+The empty-store row (size 0) is the floor, measured in the same run.
+
+    python -m benchmarks.scale                         # 2k and 20k, embedded
+    python -m benchmarks.scale --sizes 0,2000,20000,100000
+    python -m benchmarks.scale --sizes 0,2000 --server # against a Chroma server
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import percentile, read_jsonl, shared_path, table
+
+SEED = 13
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+_NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SYLLABLES = [c + v for c in "bdklmnrstvz" for v in "aeio"]  # syllables of coined names
+
+
+def coined_name(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+
+
+def lookalike(rng: random.Random, a: dict, b: dict, n: int) -> dict:
+    """An article made of two real ones' sentences, with new names and figures."""
+    sa, sb = _SENTENCE.split(a["text"]), _SENTENCE.split(b["text"])
+    sentences = [s for pair in zip(sa, sb, strict=False) for s in pair][: max(len(sa), 6)]
+    names: dict[str, str] = {}
+
+    def name(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(0), coined_name(rng))
+
+    def number(m: re.Match[str]) -> str:
+        value = float(m.group(0)) * rng.uniform(0.5, 1.8)
+        return f"{value:.1f}" if "." in m.group(0) else str(max(1, round(value)))
+
+    text = " ".join(_NUMBER.sub(number, _NAME.sub(name, s)) for s in sentences)
+    title = _NAME.sub(name, a["title"]) + f" ({coined_name(rng)})"
+    return {"id": f"syn-{n:06d}", "title": title, "text": text, "source": "Synthetic Wire"}
+
+
+def archive(size: int, real: list[dict]) -> list[dict]:
+    """``size`` records: the real articles first, then seeded look-alikes."""
+    rng = random.Random(SEED)
+    out = [{"id": r["id"], "title": r["title"], "text": r["text"], "source": "BBC News"} for r in real[:size]]
+    by_cat: dict[str, list[dict]] = {}
+    for r in real:
+        by_cat.setdefault(r["category"], []).append(r)
+    cats = sorted(by_cat)
+    n = 0
+    while len(out) < size:
+        a, b = rng.sample(by_cat[rng.choice(cats)], 2)
+        out.append(lookalike(rng, a, b, n))
+        n += 1
+    return out
+
+
+def extra(count: int, real: list[dict], start: int) -> list[dict]:
+    """Further look-alikes (ids that no archive holds)."""
+    rng = random.Random(SEED + start)
+    out = []
+    for i in range(count):
+        a, b = rng.sample(real, 2)
+        out.append(lookalike(rng, a, b, start + i))
+    return out
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    return path
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall time (s) of one factdiff process that must succeed."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "bot.cli", *cmd], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"factdiff {' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def peak_of(cmd: list[str], env: dict[str, str], stdin: str | None) -> tuple[float, float, float]:
+    """Wall time, CPU time and peak memory (MB) of a process (its rusage, from wait4)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *cmd],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(stdin or "")
+    proc.stdin.close()
+    _, _, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def disk_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6 if path.exists() else 0.0
+
+
+def measure(size: int, real: list[dict], work: Path, env: dict[str, str], stories: list[dict]) -> list[Any]:
+    from bot import wiring
+    from bot.settings import Settings
+
+    data = work / f"data-{size}"
+    env = {**env, "FACTDIFF_DATA_DIR": str(data), "FACTDIFF_COLLECTION_PREFIX": f"scale{size}"}
+    rate = float("nan")
+    if size:
+        source = write_jsonl(work / f"archive-{size}.jsonl", archive(size, real))
+        rate = size / run(["ingest", "-q", "--jsonl", str(source)], env)
+    story = stories[0]["extractive_summary"]
+    whole, whole_cpu, peak = peak_of(["check", "--no-llm", "-"], env, story)
+    settings = Settings(
+        data_dir=data,
+        collection_prefix=f"scale{size}",
+        chroma_host=env.get("CHROMA_HOST"),
+        chroma_port=int(env.get("CHROMA_PORT", "8000")),
+    )
+    store = wiring.source_store(settings)
+    engine = wiring.diff_engine(store)
+    engine.check(story)  # warm up
+    warm, warm_cpu = [], []
+    hits = 0
+    for r in stories:
+        t0, c0 = time.perf_counter(), time.process_time()
+        report = engine.check(r["extractive_summary"])
+        warm.append(time.perf_counter() - t0)
+        warm_cpu.append(time.process_time() - c0)
+        hits += bool(report.sources) and report.sources[0].info.id == r["id"]
+    p50 = percentile(warm, 50)
+    more = write_jsonl(work / f"extra-{size}.jsonl", extra(100, real, 900_000 + size))
+    run(["ingest", "-q", "--jsonl", str(more)], env)
+    t0, c0 = time.perf_counter(), time.process_time()
+    engine.check(story)
+    after, after_cpu = time.perf_counter() - t0, time.process_time() - c0
+    bulk = write_jsonl(work / f"bulk-{size}.jsonl", extra(300, real, 800_000 + size))
+    during = checks_during_ingest(engine, story, env, bulk)
+    lexical = getattr(store, "lexical", None)  # absent before issue 13 (a run against older code)
+    index = lexical.disk_bytes() / 1e6 if lexical is not None else 0.0
+    return [
+        size,
+        "-" if not size else f"{rate:.1f}",
+        f"{disk_mb(data) if not env.get('CHROMA_HOST') else float('nan'):.0f}",
+        f"{index:.0f}",
+        f"{whole:.1f} ({whole_cpu:.1f})",
+        f"{peak:.0f}",
+        f"{p50:.2f} ({percentile(warm_cpu, 50):.2f})",
+        f"{percentile(warm, 95):.2f}",
+        f"{after:.2f} ({after_cpu:.2f})",
+        f"{percentile(during, 50):.2f} / {max(during, default=float('nan')):.2f} ({len(during)})",
+        "-" if not size else f"{hits / len(stories):.2f}",
+    ]
+
+
+def checks_during_ingest(engine: Any, story: str, env: dict[str, str], bulk: Path) -> list[float]:
+    """Check times while another process ingests ``bulk``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "ingest", "-q", "--jsonl", str(bulk)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    times = []
+    while proc.poll() is None:
+        t0 = time.perf_counter()
+        engine.check(story)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def chroma_server(work: Path) -> tuple[subprocess.Popen[bytes], int]:
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    binary = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    log = (work / "chroma.log").open("wb")
+    proc = subprocess.Popen(
+        [binary, "run", "--path", str(work / "server-db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    sys.exit("chroma server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="0,2000,20000", help="archive sizes, comma-separated (0: empty store)")
+    parser.add_argument("--stories", type=int, default=20, help="real articles' summaries checked per size")
+    parser.add_argument("--server", action="store_true", help="against a 'chroma run' server instead of embedded")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    real = list(read_jsonl(shared_path("data", "bbc_news.jsonl")))
+    stories = random.Random(SEED).sample(real[:2000], args.stories)  # held by every archive of 2k or more
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="factdiff-scale-") as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "FACTDIFF_EMBEDDINGS": "wordllama", "ANONYMIZED_TELEMETRY": "False"}
+        for key in ("CHROMA_HOST", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            env.pop(key, None)
+        server = None
+        if args.server:
+            server, port = chroma_server(work)
+            env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
+        try:
+            for size in sizes:
+                rows.append(measure(size, real, work, env, stories))
+                print(f"measured {size} articles", file=sys.stderr, flush=True)
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+    headers = [
+        "articles",
+        "ingest art/s",
+        "disk MB",
+        "index MB",
+        "whole check s (CPU)",
+        "peak MB",
+        "warm p50 s (CPU)",
+        "warm p95 s",
+        "after other's ingest s (CPU)",
+        "during other's ingest p50 / max s (n)",
+        "Recall@1",
+    ]
+    print(f"mode: {'Chroma server' if args.server else 'embedded'}; {args.stories} stories per size")
+    print(table(headers, rows))
+
+
+if __name__ == "__main__":
+    main()

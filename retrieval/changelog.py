@@ -1,0 +1,65 @@
+"""The store's change log: which articles were stored or removed, and when.
+
+Every write to the store appends one record per article to a small Chroma collection
+(``<prefix>-changes-<space>``) right after its commit point. A process that keeps its own
+copy of something derived from the stored texts (the lexical index on a machine that talks
+to a Chroma server) catches up by reading the records since it last looked, instead of
+every stored article. Records carry the writer's clock; readers look back ``MARGIN``
+seconds further than the last record they saw, so a slow write or a skewed clock on another
+machine is still seen (taking a change in twice is harmless).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MARGIN = 30.0  # seconds a reader of a Chroma server's log looks back past the newest record it has seen
+PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Change:
+    article_id: str
+    version: str  # the stored text's version ("" for a removal)
+    at: float
+
+
+class ChangeLog:
+    """Append-only records of stored and removed articles in a Chroma collection."""
+
+    def __init__(self, collection: Any, call: Callable[[Callable[[], Any]], Any]) -> None:
+        self.collection = collection
+        self._call = call
+
+    def record(self, stored: Sequence[tuple[str, str]] = (), removed: Sequence[str] = ()) -> None:
+        """Log (article id, version) pairs as stored and ids as removed."""
+        entries = [(aid, version) for aid, version in stored] + [(aid, "") for aid in removed]
+        if not entries:
+            return
+        at = time.time()
+        self._call(
+            lambda: self.collection.add(
+                ids=[uuid.uuid4().hex for _ in entries],
+                embeddings=[[1.0]] * len(entries),  # Chroma wants a vector; the log is read by time only
+                metadatas=[{"article_id": aid, "version": version, "at": at} for aid, version in entries],
+            )
+        )
+
+    def since(self, at: float) -> Iterator[Change]:
+        """Every change recorded at or after ``at`` (in no particular order)."""
+        offset = 0
+        while True:
+            res = self._call(
+                lambda offset=offset: self.collection.get(  # type: ignore[misc]
+                    where={"at": {"$gte": at}}, include=["metadatas"], limit=PAGE, offset=offset
+                )
+            )
+            if not res["ids"]:
+                return
+            for m in res["metadatas"]:
+                yield Change(str(m["article_id"]), str(m.get("version", "")), float(m["at"]))
+            offset += len(res["ids"])

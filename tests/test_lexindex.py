@@ -1,0 +1,150 @@
+"""retrieval.lexindex: the persistent lexical index ranks as the in-memory one, changes in place,
+and is shared by processes; the store keeps it in step and other stores catch up from its log."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from retrieval.embeddings import Embedder
+from retrieval.lexical import LexicalIndex
+from retrieval.lexindex import PersistentLexicalIndex
+from retrieval.store import SourceStore, StoreConfig
+from retrieval.tokens import get_encoding
+from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3
+from tests.test_lexical import DOCS
+
+QUERIES = [
+    "Marlow council votes to rebuild its sea wall for $40.5m",
+    "Ferry fares rise 12% on the island routes",
+    "The council approved the budget; taxes will not rise",
+    "new schools open next year",
+    "a harbour levy and a budget",
+]
+
+
+def persistent(docs: list[tuple[str, str]], path: Path | str = ":memory:") -> PersistentLexicalIndex:
+    index = PersistentLexicalIndex(path)
+    index.apply([(doc_id, "v1", text) for doc_id, text in docs])
+    return index
+
+
+def assert_same_ranking(a: PersistentLexicalIndex, b: LexicalIndex) -> None:
+    assert len(a) == len(b)
+    for q in QUERIES:
+        got, want = a.search(q), b.search(q)
+        assert [i for i, _ in got] == [i for i, _ in want], q
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-4)
+    for term in ("council", "harbour", "40.5", "ferry", "unheard"):
+        assert a.known(term) == b.known(term)
+        assert a.idf(term) == pytest.approx(b.idf(term), rel=1e-6)
+    assert a.median_idf == pytest.approx(b.median_idf, rel=1e-5)
+
+
+def test_ranks_and_weighs_terms_as_the_in_memory_index() -> None:
+    assert_same_ranking(persistent(DOCS), LexicalIndex(DOCS))
+
+
+def test_adding_one_by_one_equals_adding_at_once() -> None:
+    index = PersistentLexicalIndex()
+    for doc_id, text in DOCS:
+        assert index.apply([(doc_id, "v1", text)]) == 1
+    assert_same_ranking(index, LexicalIndex(DOCS))
+
+
+def test_removing_an_article_leaves_the_index_of_the_others() -> None:
+    index = persistent(DOCS)
+    assert index.apply(removed=["ferry"]) == 1
+    rest = [d for d in DOCS if d[0] != "ferry"]
+    assert_same_ranking(index, LexicalIndex(rest))
+    assert not index.known("ferry")
+
+
+def test_a_new_version_replaces_the_old_one() -> None:
+    index = persistent(DOCS)
+    index.apply([("ferry", "v2", "The island ferry company cancelled every crossing for a storm.")])
+    changed = [
+        (i, "The island ferry company cancelled every crossing for a storm." if i == "ferry" else t) for i, t in DOCS
+    ]
+    assert_same_ranking(index, LexicalIndex(changed))
+    assert index.versions(["ferry"]) == {"ferry": "v2"}
+
+
+def test_the_same_version_again_changes_nothing() -> None:
+    index = persistent(DOCS)
+    assert index.apply([(doc_id, "v1", text) for doc_id, text in DOCS]) == 0
+    assert_same_ranking(index, LexicalIndex(DOCS))
+
+
+def test_removing_an_unknown_id_changes_nothing() -> None:
+    index = persistent(DOCS)
+    assert index.apply(removed=["nothing-here"]) == 0
+    assert len(index) == len(DOCS)
+
+
+def test_an_empty_index_finds_nothing() -> None:
+    index = PersistentLexicalIndex()
+    assert len(index) == 0
+    assert index.search("the harbour council") == []
+    assert index.median_idf == 1.0
+
+
+def test_another_process_sees_the_changes_of_one_that_wrote_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "lexical.sqlite"
+    reader = persistent(DOCS[:2], path)
+    assert [i for i, _ in reader.search("new schools open")] == []
+    script = textwrap.dedent(
+        f"""
+        from retrieval.lexindex import PersistentLexicalIndex
+        from tests.test_lexical import DOCS
+        index = PersistentLexicalIndex({str(path)!r})
+        index.apply([(i, "v1", t) for i, t in DOCS[2:]], removed=["ferry"])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    reader.refresh()
+    assert reader.search("new schools open")[0][0] == "schools"
+    assert_same_ranking(reader, LexicalIndex([d for d in DOCS if d[0] != "ferry"]))
+
+
+# --- kept in step with the store -------------------------------------------------------------
+
+
+def test_the_store_indexes_what_it_stores_and_forgets_what_it_removes(store: SourceStore) -> None:
+    q3 = store.add(NORRLAND_Q3).article_id or ""
+    store.add(HARWICH_NOTICE)
+    index = store.lexical_index()
+    assert len(index) == 2
+    assert index.search(NORRLAND_Q3.text)[0][0] == q3
+    store.remove(q3)
+    assert len(store.lexical_index()) == 1
+    assert q3 not in [i for i, _ in store.lexical_index().search(NORRLAND_Q3.text)]
+
+
+def test_another_machine_catches_up_from_the_change_log(chroma_memory: object, wordllama: Embedder) -> None:
+    """Two stores on one Chroma (as two machines on one server), each with its own index."""
+    config = StoreConfig(prefix="t" + uuid.uuid4().hex[:10])
+    writer = SourceStore(chroma_memory, wordllama, get_encoding(), config)
+    q3 = writer.add(NORRLAND_Q3).article_id or ""
+    reader = SourceStore(chroma_memory, wordllama, get_encoding(), config)
+    assert reader.lexical_index().versions() == writer.lexical.versions()  # built once from the store
+    q2 = writer.add(NORRLAND_Q2).article_id or ""
+    writer.remove(q3)
+    caught_up = reader.lexical_index()
+    assert set(caught_up.versions()) == {q2}
+    assert caught_up.search(NORRLAND_Q2.text)[0][0] == q2
+
+
+def test_a_change_the_index_missed_is_healed_at_the_next_catch_up(store: SourceStore) -> None:
+    store.add(NORRLAND_Q3)
+    store.lexical_index()
+    store.lexical.clear()  # as if a write had died between the store's commit and the index
+    store.lexical.set_meta("cursor", "9e12")  # ... and its log record were lost
+    store.add(HARWICH_NOTICE)
+    assert len(store.lexical_index()) == 2
