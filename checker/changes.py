@@ -70,15 +70,6 @@ def term_set(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
-def words(text: str) -> list[str]:
-    return [w.lower().strip(".,") for w in re.findall(r"[\w'\u2019%$.-]+", text) if w.strip(".,-")]
-
-
-def numbers(text: str) -> list[Figure]:
-    """The figures of a text (see :mod:`checker.figures`)."""
-    return figures(text)
-
-
 def norm(text: str) -> str:
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'").replace("\u2018", "'")
     return re.sub(r"\s+", " ", text).strip().lower()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checker.changes import SourceFacts, detect, dropped_denials, numbers, trimmed_quotes, word_diff
+from checker.changes import SourceFacts, detect, dropped_denials, trimmed_quotes, word_diff
+from checker.figures import figures
 
 
 def kinds(claim: str, source: str, everything: str | None = None) -> set[str]:
@@ -18,7 +19,7 @@ def test_changed_figure_is_named_with_both_values() -> None:
 
 
 def test_same_figure_written_differently_is_not_a_change() -> None:
-    assert [f.value for f in numbers("3,800 households")] == [f.value for f in numbers("3800 households")]
+    assert [f.value for f in figures("3,800 households")] == [f.value for f in figures("3800 households")]
     assert "number" not in kinds("About 3,800 homes are enrolled.", "About 3800 households are enrolled.")
 
 
