@@ -21,6 +21,7 @@ COVERED = 0.55  # a claim covers a source sentence at this similarity (meaning +
 STORY_COVERED = 0.7  # ... or the story as a whole holds this share of its terms
 MIN_RANK = 1.0
 USED = 0.42  # a claim this similar to its closest source sentence was built on it (the engine's align_min)
+FIGURES_COVERED = 0.5  # a sentence whose figures are all in the story is covered at this share of its terms
 JUDGE_COVERED = 0.75  # a judge also sees source sentences covered less closely than this
 
 
@@ -51,6 +52,7 @@ def omission_candidates(
     # a sentence some claim was built on (its closest, and close enough to correspond) is used,
     # not left out, however the story reworded it
     used = {int(np.argmax(al.similarity[i])) for i in range(len(al.claims)) if al.similarity[i].max() >= USED}
+    story_figures = {round(f.value, 6) for c in al.claims for f in figures(c.text)}
     out = []
     for j, s in enumerate(al.sources):
         if s.kind in ("dateline", "heading") or (s.id in cited and not keep_cited):
@@ -60,6 +62,8 @@ def omission_candidates(
             continue
         best = float((0.5 * al.dense[:, j] + 0.5 * al.source_cover[:, j]).max(initial=0.0))
         story_cover = al.story_cover_of_source(j)
+        if figures_told(s.text, story_figures) and story_cover >= FIGURES_COVERED:
+            story_cover = 1.0  # every figure it gives is in the story, and half its words
         offline = (
             best < COVERED and story_cover < STORY_COVERED and rank >= MIN_RANK and s.id not in cited and j not in used
         )
@@ -67,6 +71,12 @@ def omission_candidates(
             out.append(OmissionCandidate(j, rank, max(best, story_cover), offline))
     out.sort(key=lambda c: (not c.offline, -c.rank, c.index))
     return out[: max(pool, sum(c.offline for c in out))]
+
+
+def figures_told(text: str, story_figures: set[float]) -> bool:
+    """The sentence gives figures, and the story gives every one of them (whatever its words)."""
+    own = {round(f.value, 6) for f in figures(text)}
+    return bool(own) and own <= story_figures
 
 
 def omission_finding(s: SourceSentence, rank: float) -> Finding:
