@@ -70,6 +70,7 @@ def term_set(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
+@lru_cache(maxsize=4096)
 def norm(text: str) -> str:
     text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'").replace("\u2018", "'")
     return re.sub(r"\s+", " ", text).strip().lower()

@@ -221,13 +221,14 @@ class DiffEngine:
             if alignment.sources[j].id not in cited
         )
         threshold = self.config.report_threshold
-        held = sum(1 for f in findings if f.kind in ("added", "reworded") and f.confidence < threshold)
+        report = Report(text, url, result.matches, findings, analyzer, result.message, threshold)
+        held = len(report.held_back)
         if held:
             analyzer.notes.append(
-                f"{held} lower-scored finding{'s' if held != 1 else ''} (below {self.config.report_threshold:.2f}) "
+                f"{held} lower-scored finding{'s' if held != 1 else ''} (below {threshold:.2f}) "
                 "held back: listed under held_back in the JSON report"
             )
-        return Report(text, url, result.matches, findings, analyzer, result.message, self.config.report_threshold)
+        return report
 
     def _judge(self, i: int, al: Alignment, facts: SourceFacts, normal_articles: dict[str, str]) -> Verdict:
         cfg = self.config
