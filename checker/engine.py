@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from checker.align import Alignment, SentenceVectors, align, source_sentences, weighted_share
 from checker.analysis import Analysis, Judge, Verdict
-from checker.changes import SourceFacts, detect, dropped_denials, trimmed_quotes, word_diff
+from checker.changes import SourceFacts, detect, dropped_denials, negation_counterpart, trimmed_quotes, word_diff
 from checker.claims import story_claims
 from checker.lexicon import lexicon
 from checker.models import Analyzer, Change, Finding, Report, StorySpan
@@ -260,12 +260,28 @@ class DiffEngine:
         related = sim >= cfg.align_min or cover_ctx >= cfg.context_cover or bool(specific)
         if not related and cover_any < cfg.synthesis_cover:
             return Verdict(claim, "added", None, [], cfg.score("added"), cover, basis="added")
-        denials = dropped_denials(claim.text, [x.text for x in al.sources], best)
+        # a sentence that denies what the claim asserts is about it: it holds as much of the
+        # claim's content as the closest sentence does
+        corresponding = [j for j in best if al.claim_cover[i, j] >= al.claim_cover[i, j0]]
+        denials = dropped_denials(claim.text, [x.text for x in al.sources], corresponding)
         if denials and not any(c.type == "negation" for c in changes):
             j_denial, change = denials[0]
             source = al.sources[j_denial]
             changes.append(change)
-        if changes and max(cover, cover_ctx) < cfg.wording_cover and {c.type for c in changes} <= PAIRED:
+        # the claim denies something and its closest sentence denies nothing: the counterpart of
+        # its negation is a corresponding sentence that negates the same head, if there is one
+        near = [
+            (j, al.sources[j].text) for j in al.best_sources(i, 5) if j == j0 or al.similarity[i, j] >= cfg.align_min
+        ]
+        counterpart = negation_counterpart(claim.text, near)
+        paired = False
+        if counterpart is not None:
+            j_neg, negation = counterpart
+            changes = [c for c in changes if c.basis != "negation-added"]  # the sources do say "not"
+            if negation and not any(c.type == "negation" for c in changes):
+                source, paired = al.sources[j_neg], True
+                changes += negation
+        if changes and not paired and max(cover, cover_ctx) < cfg.wording_cover and {c.type for c in changes} <= PAIRED:
             changes = []  # its source sentence does not hold its content: nothing to compare a negation with
         if changes:
             return Verdict(claim, "reworded", source, changes, cfg.score(*(c.basis for c in changes)), cover)

@@ -39,6 +39,7 @@ class Lexicon:
     speech_verbs: frozenset[str]
     clause_openers: frozenset[str]
     opposite_pairs: tuple[tuple[str, str, str], ...]  # (side a spec, side b spec, example)
+    opposite_idioms: tuple[str, ...]
     caveats: frozenset[str]
     titles: frozenset[str]
     pronouns: frozenset[str]
@@ -83,6 +84,7 @@ def lexicon() -> Lexicon:
         speech_verbs=frozenset(d["speech_verbs"]),
         clause_openers=frozenset(d["clause_openers"]),
         opposite_pairs=tuple((a, b, ex) for a, b, ex in d["opposites"]["pairs"]),
+        opposite_idioms=tuple(d["opposite_idioms"]),
         caveats=frozenset(d["caveats"]),
         titles=frozenset(d["titles"]),
         pronouns=frozenset(d["pronouns"]),

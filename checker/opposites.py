@@ -48,7 +48,10 @@ def _opposites_of(word: str) -> frozenset[str]:
 
 
 def _words(text: str) -> list[str]:
-    return [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", text)]
+    low = text.lower()
+    for idiom in lexicon().opposite_idioms:  # "falls short of" is not the opposite of "rose"
+        low = re.sub(rf"(?<![\w-]){re.escape(idiom)}(?![\w-])", " ", low)
+    return re.findall(r"[a-z][a-z'-]*", low)
 
 
 def opposites(claim: str, source: str) -> list[tuple[str, str]]:

@@ -216,3 +216,42 @@ def test_a_span_between_two_dates_of_the_source_is_a_derived_duration() -> None:
     source = "The launch planned for 14 October is now set for no earlier than 4 November."
     assert "number" not in kinds("The launch slips by at least three weeks.", source)
     assert "number" in kinds("The launch slips by at least five weeks.", source)
+
+
+def test_negation_counterpart_is_the_sentence_that_negates_the_same_head() -> None:
+    from checker.changes import negation_counterpart
+
+    claim = "The levy is not intended to close the bridge but to fund its repair."
+    closest = "The council set the levy at 2 pounds a crossing to fund the bridge's repair."
+    denial = "The mayor said the levy was not intended to raise money for other roads."
+    unrelated = "Traffic on the bridge fell by a tenth last year."
+    j, [change] = negation_counterpart(claim, [(0, closest), (1, unrelated), (2, denial)])  # type: ignore[misc]
+    assert j == 2 and change.detector == "negation-changed"
+    assert "raise money" in change.source and "close the bridge" in change.story
+    # the same denial, reworded: the claim's negation is sourced, nothing changed
+    same = "The mayor said the levy was not intended to close the bridge."
+    assert negation_counterpart(claim, [(0, closest), (2, same)]) == (2, [])
+    # no sentence negates the same head: no counterpart
+    assert negation_counterpart(claim, [(0, closest), (1, unrelated)]) is None
+    # the closest sentence negates something itself: the ordinary comparison applies
+    assert negation_counterpart(claim, [(0, "The levy will not rise this year."), (2, denial)]) is None
+
+
+def test_added_negation_needs_the_source_to_hold_what_is_denied() -> None:
+    source = "The transport board has a month to answer the inspectors."
+    # the board is named, but the source says nothing of what the claim denies
+    assert "negation" not in kinds("No one from the board agreed to meet the inspectors on site.", source)
+    assert "negation" in kinds("The transport board does not have a month to answer the inspectors.", source)
+
+
+def test_quantifier_borne_out_by_the_next_sentence_is_not_a_widening() -> None:
+    source = "She joined the club in 2019."
+    near = "She joined the club in 2019. She played 212 games in all competitions."
+    claim = "She played 212 games in all competitions after joining in 2019."
+    assert not [c for c in detect(claim, source, SourceFacts.of(near), context=near) if c.type == "scope"]
+    assert [c for c in detect(claim, source, SourceFacts.of(source), context=source) if c.type == "scope"]
+    # the quantifier nearby, said of something else: still a widening
+    source = "For about 40 of the members, fees were also refunded."
+    near = 'She said: "We will write to every affected member." For about 40 of the members, fees were also refunded.'
+    claim = "For every affected member, fees were also refunded."
+    assert [c for c in detect(claim, source, SourceFacts.of(near), context=near) if c.type == "scope"]

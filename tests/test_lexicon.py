@@ -20,7 +20,7 @@ from checker.claims import story_claims
 from checker.figures import figures
 from checker.lexicon import examples, lexicon, marked
 from checker.omissions import newsworthiness
-from checker.opposites import _forms, opposites
+from checker.opposites import _forms, opposites, pairs
 from retrieval.lexical import terms
 
 
@@ -98,6 +98,18 @@ def test_opposite_pair_is_caught_both_ways(pair: str, example: str) -> None:
     other = sorted(side)[0]
     flipped = text.replace(shown, other, 1)
     assert opposites(flipped, text) and opposites(text, flipped), (text, flipped)
+
+
+@pytest.mark.parametrize(("idiom", "example"), examples("opposite_idioms"))
+def test_opposite_idiom_says_no_opposite(idiom: str, example: str) -> None:
+    text, shown = marked(example)
+    assert shown == idiom
+    paired = [(w, o) for w in idiom.split() for a, b in pairs() for o in (b if w in a else a if w in b else ())]
+    assert paired, f"no word of {idiom!r} is in an opposite pair: the entry guards nothing"
+    word, opposite = paired[0]
+    # the word alone would be flagged against its opposite; inside the idiom it is not
+    assert opposites(f"Figures {opposite} this year.", text.replace(idiom, word)), text
+    assert not opposites(f"Figures {opposite} this year.", text), text
 
 
 def test_number_words_fractions_and_multipliers_read_as_figures() -> None:

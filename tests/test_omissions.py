@@ -30,3 +30,17 @@ def test_a_sentence_is_told_when_the_story_gives_all_its_figures() -> None:
     assert figures_told("The library lent 48,000 books, up from 41,000.", story)
     assert not figures_told("The library lent 48,000 books, up from 39,500.", story)
     assert not figures_told("The library opened a new branch.", story)  # no figures: nothing told
+
+
+def test_a_plain_statement_the_story_lacks_is_omitted(minilm: Embedder) -> None:
+    text = (
+        "The city library lent 48,000 books in 2025, the council said on Monday. "
+        "The library will also review its opening hours with residents over the summer."
+    )
+    article = StoredArticle(ArticleInfo("a2", "Library lending", None, "2026-01-12", "Council"), text)
+    story = "Library lending rose last year, the council said."
+    al = align(story_claims(story), source_sentences([article]), minilm, lambda _t: 1.0)
+    found = [al.sources[c.index].text for c in omission_candidates(al, []) if c.offline]
+    # the first sentence is the one the story was built on; the second has no figure, quote or
+    # name, and is still a statement the story leaves out
+    assert found == ["The library will also review its opening hours with residents over the summer."]

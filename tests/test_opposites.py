@@ -37,3 +37,9 @@ def test_detect_reports_an_opposite_as_a_negation_in_plain_words() -> None:
     source = "Household water use rose by 3% in 2026, the utility said."
     changes = detect("Household water use fell by 3% in 2026, the utility said.", source, source)
     assert [(c.type, c.describe()) for c in changes] == [("negation", "'rose' became 'fell', its opposite")]
+
+
+def test_idiom_is_not_one_side_of_an_opposite_pair() -> None:
+    source = "The pay offer of 6% falls short of inflation, the union said."
+    assert opposites("The union said the 6% pay rise was below inflation.", source) == []
+    assert opposites("Pay will rise 6% this year.", "Pay will fall 6% this year.") == [("rise", "fall")]
