@@ -7,7 +7,8 @@ each printed as Markdown tables with a baseline measured in the same run:
   Baseline: a report that flags every story sentence as added.
 * dev: the twelve labelled rewrites of shared/data/dev, run by shared/eval/run_set.sh exactly as
   the held-out set is measured; a table of each detector's findings and how many were right
-  (see benchmarks/devset.py). ``--calibrate`` (with summedits) prints the scores it suggests.
+  (see benchmarks/devset.py). ``--calibrate`` (with summedits and faithbench) prints the scores
+  it suggests.
 * summedits: SummEdits news (819 summaries of 25 articles; label 1 consistent, 0 not).
   One store per distinct article, so retrieval cannot pick the wrong one; a summary is
   predicted inconsistent when the report has an added or reworded finding, or when no
@@ -541,6 +542,13 @@ def run_faithbench(kit: Kit, a: argparse.Namespace) -> dict[str, Any]:
             if report is not None:
                 spans = flagged_spans(report, r["summary"])
                 row |= {"no_original": not report.sources, "spans": spans}
+                # each added or reworded finding with its detector, reported or held back: what
+                # calibrates the scores (right when it overlaps an annotated span)
+                row["bases"] = [
+                    (f.basis or f.kind, f.story.start, f.story.end)
+                    for f in report.findings
+                    if f.kind in FLAGGED and f.story is not None
+                ]
                 row["bad"] = row["no_original"] or bool(spans)
             out.append(row)
             progress("faithbench", len(out), len(rows), t0)
@@ -580,8 +588,23 @@ def report_faithbench(r: dict[str, Any]) -> str:
             m["n"],
         ]
 
+    test = [x for n, x in enumerate(r["rows"]) if n % 2 and not x["error"]]  # the half not used to calibrate
+    gold_test = [x["gold_bad"] for x in test]
+    m = balanced([x["bad"] for x in test], gold_test)
+    flagged_test = [g for x, g in zip(test, gold_test, strict=True) if x["bad"]]
+    passed_test = [g for x, g in zip(test, gold_test, strict=True) if not x["bad"]]
     table_rows = [
         line("ours", "added/reworded finding or no original", [x["bad"] for x in rows]),
+        [
+            "ours, test half (odd rows: not used to calibrate scores)",
+            "added/reworded finding or no original",
+            pct(m["ba"]),
+            pct(m["recall_consistent"]),
+            pct(m["recall_inconsistent"]),
+            pct(sum(flagged_test) / len(flagged_test) if flagged_test else float("nan")),
+            pct(sum(passed_test) / len(passed_test) if passed_test else float("nan")),
+            m["n"],
+        ],
         line(
             "baseline: a summary word (>3 letters) absent from the source",
             "-",
@@ -1036,7 +1059,7 @@ def main() -> None:
         print(f"\n{explain(results[name])}{llm_line(results[name])} {wall}\n")
     if a.calibrate and "dev" in results:
         print("## Calibration: each detector's precision, and the score it suggests\n")
-        print(calibration(results["dev"], results.get("summedits")))
+        print(calibration(results["dev"], results.get("summedits"), results.get("faithbench")))
 
 
 if __name__ == "__main__":

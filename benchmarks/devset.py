@@ -5,10 +5,12 @@ calibration of the findings' scores.
   each story as `story.txt`), scored by `shared/eval/score.py`; a baseline that flags every story
   sentence as added is scored in the same run. Every added or reworded finding, reported or held
   back, is matched with the labels, so each detector's record shows: raised, and how many right.
-* ``calibration``: each detector's precision on the dev set and on the dev half (even rows) of
+* ``calibration``: each detector's precision on the dev set, on the dev half (even rows) of
   SummEdits (a finding on a consistent summary is wrong; one on an inconsistent summary is counted
-  right), smoothed toward the record p of its kind (added or reworded) as (right + 2p) / (raised + 2):
-  the values of ``checker.engine.SCORES``. A detector never seen in the data gets p.
+  right) and on the dev half of FaithBench (a finding is right where it overlaps an annotated
+  'Unwanted' span), smoothed toward the record p of its kind (added or reworded) as
+  (right + 2p) / (raised + 2): the values of ``checker.engine.SCORES``. A detector never seen in
+  the data gets p. The odd rows of SummEdits and FaithBench are reported apart.
 """
 
 from __future__ import annotations
@@ -147,8 +149,12 @@ def explain_dev(r: dict[str, Any]) -> str:
     )
 
 
-def calibration(dev: dict[str, Any], summedits: dict[str, Any] | None) -> str:
-    """Each detector's precision on the calibration data, and the score it suggests."""
+def calibration(dev: dict[str, Any], summedits: dict[str, Any] | None, faithbench: dict[str, Any] | None = None) -> str:
+    """Each detector's precision on the calibration data, and the score it suggests.
+
+    The data: the dev set; the even rows of SummEdits (a finding on an inconsistent summary is
+    right); the even rows of FaithBench (a finding is right where it overlaps an annotated
+    'Unwanted' span). The odd rows of both are where they are reported."""
     from checker.engine import SCORES
 
     pooled: dict[str, Counter[str]] = {}
@@ -162,30 +168,41 @@ def calibration(dev: dict[str, Any], summedits: dict[str, Any] | None) -> str:
                 c = pooled.setdefault(basis, Counter())
                 c["se_raised"] += 1
                 c["se_right"] += row["label"] == 0
+    if faithbench:
+        for n, row in enumerate(faithbench["rows"]):
+            if n % 2 or row["error"]:
+                continue
+            gold = [tuple(g) for g in row["gold_spans"]["any"]]
+            for basis, start, end in row.get("bases", []):
+                c = pooled.setdefault(basis, Counter())
+                c["fb_raised"] += 1
+                c["fb_right"] += any(min(end, e) > max(start, s) for s, e in gold)
     # a detector with little evidence leans on the record of its kind (added or reworded) as a whole
     added_kinds = {"added", "unsupported"}
     prior = {}
     for group in (True, False):
         members = [c for k, c in pooled.items() if (k in added_kinds) == group]
-        raised = sum(c["dev_raised"] + c["se_raised"] for c in members)
-        right = sum(c["dev_right"] + c["se_right"] for c in members)
+        raised = sum(c["dev_raised"] + c["se_raised"] + c["fb_raised"] for c in members)
+        right = sum(c["dev_right"] + c["se_right"] + c["fb_right"] for c in members)
         prior[group] = right / raised if raised else 0.5
     rows: list[list[object]] = []
     for k, c in sorted(pooled.items()):
-        raised = c["dev_raised"] + c["se_raised"]
-        right = c["dev_right"] + c["se_right"]
+        raised = c["dev_raised"] + c["se_raised"] + c["fb_raised"]
+        right = c["dev_right"] + c["se_right"] + c["fb_right"]
         p = prior[k in added_kinds]
         rows.append(
             [
                 k,
                 f"{c['dev_right']}/{c['dev_raised']}",
                 f"{c['se_right']}/{c['se_raised']}",
+                f"{c['fb_right']}/{c['fb_raised']}",
                 f"{(right + PRIOR_WEIGHT * p) / (raised + PRIOR_WEIGHT):.2f}",
                 f"{SCORES.get(k, 0.5):.2f}",
             ]
         )
     for k in sorted(set(SCORES) - set(pooled)):
         p = prior[k in added_kinds]
-        rows.append([k, "0/0", "0/0", f"{p:.2f}", f"{SCORES[k]:.2f}"])
-    head = ["detector", "dev set right/raised", "SummEdits dev half right/raised", "suggested score", "in use"]
+        rows.append([k, "0/0", "0/0", "0/0", f"{p:.2f}", f"{SCORES[k]:.2f}"])
+    head = ["detector", "dev set right/raised", "SummEdits dev half right/raised", "FaithBench dev half right/raised"]
+    head += ["suggested score", "in use"]
     return table(head, rows)

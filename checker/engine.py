@@ -66,6 +66,8 @@ SCORES: dict[str, float] = {
     "opposite": 0.78,
     "denial": 0.92,
     "number": 0.98,
+    "number-role": 0.87,
+    "number-small": 0.87,
     "quote-not-verbatim": 0.74,
     "quote-trimmed": 0.84,
     "scope": 0.67,

@@ -106,6 +106,14 @@ def _precision(num: str, scale: float) -> float:
     return 10**trailing * scale
 
 
+_LIST_MARK = re.compile(r"\d{1,2}[.)]\s")
+
+
+def _line_start(text: str, at: int) -> bool:
+    """Nothing but blanks or a bullet before ``at`` on its line."""
+    return not text[text.rfind("\n", 0, at) + 1 : at].strip(" \t-*\u2022")
+
+
 def figures(text: str) -> list[Figure]:
     """The figures of a text; dates, times, years and codes are not figures."""
     lx = lexicon()
@@ -121,6 +129,8 @@ def figures(text: str) -> list[Figure]:
         dur = (m.group("dur") or "").lower()
         if m.group("num"):
             raw = m.group("num")
+            if re.fullmatch(r"\d{1,2}", raw) and _LIST_MARK.match(text, m.start("num")) and _line_start(text, start):
+                continue  # "2. A drama film ...": a list's number, not a figure
             value = float(raw.replace(",", "")) * scale
             precision = _precision(raw, scale)
             kind = "count"

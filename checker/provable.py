@@ -9,8 +9,9 @@ A model's "supported" stands unless the claim, read against every original, hold
 * quoted words that no original says, in that order;
 * a quote that an original gives to someone else.
 
-Anything less certain (a word form such as "a quarter", a weekday, a trimmed quote, a hedge)
-is the model's call. The tests here are deliberately one-sided: when in doubt, no proof.
+Anything less certain (a word form such as "a quarter", a weekday, a trimmed quote, a hedge,
+a small count such as "two films" that may count what the sources list, a figure that some
+original gives) is the model's call. The tests here are deliberately one-sided: when in doubt, no proof.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from checker.changes import SourceFacts, check_quotes, figure_changes, misattrib
 from checker.models import Change
 from retrieval.sentences import split_sentences
 
+NOT_PROOF = frozenset({"number-small", "number-role"})
+
 
 def provable_changes(claim: str, cited: str, sources: str) -> list[Change]:
     """The changes in ``claim`` that the code can prove against ``sources`` (every original's
@@ -26,7 +29,9 @@ def provable_changes(claim: str, cited: str, sources: str) -> list[Change]:
     (the sentences a judge cited) is where a figure is worked out from and its counterpart named."""
     facts = SourceFacts.of(sources)
     near = cited or sources
-    out = figure_changes(unquoted(claim, facts), near, near, facts)
+    # a small count may count what the sources list; a figure read against its sentence's own
+    # count is in some original: neither is proof
+    out = [c for c in figure_changes(unquoted(claim, facts), near, near, facts) if c.detector not in NOT_PROOF]
     out += check_quotes(claim, [near, sources])
     out += misattributed(claim, [s.text for s in split_sentences(sources)])
     return out

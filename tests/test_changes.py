@@ -255,3 +255,25 @@ def test_quantifier_borne_out_by_the_next_sentence_is_not_a_widening() -> None:
     near = 'She said: "We will write to every affected member." For about 40 of the members, fees were also refunded.'
     claim = "For every affected member, fees were also refunded."
     assert [c for c in detect(claim, source, SourceFacts.of(near), context=near) if c.type == "scope"]
+
+
+def test_a_count_the_source_sentence_gives_differently_is_changed_though_an_older_release_gives_it() -> None:
+    now = "Of those, 9,200 were late, and 40 were more than a week late."
+    older = "Of those, 7,100 were late, and four were more than a week late."
+    [change] = [c for c in detect("Four parcels were more than a week late.", now, SourceFacts.of(f"{now} {older}"))]
+    assert (change.story, change.source, change.detector) == ("Four", "40", "number-role")
+    # the same count, or one worked out from the sentence, is no change
+    assert not detect("Forty parcels were more than a week late.", now, SourceFacts.of(f"{now} {older}"))
+
+
+def test_a_small_count_with_nothing_to_compare_is_scored_apart() -> None:
+    source = "The council named Ann Lee and Raj Patel to the board."
+    [change] = detect("The council named two people to the board.", source, SourceFacts.of(source))
+    assert change.detector == "number-small"
+    [change] = detect("The council named 40 people to the board.", source, SourceFacts.of(source))
+    assert change.detector == ""  # a figure no original gives
+
+
+def test_a_lists_numbers_are_not_figures() -> None:
+    assert figures("1. The first bridge opened in 2019.\n2. The second is still closed.") == []
+    assert [f.value for f in figures("Fares rose by 2. 3 lines were cut.")] == [2.0, 3.0]

@@ -58,3 +58,14 @@ def test_provable_changes_name_what_is_wrong_and_leave_the_rest_to_the_model() -
     assert [(c.type, c.story) for c in wrong] == [("number", "84,000")]
     assert "48,000" in wrong[0].source
     assert paraphrase == []  # a fifth: (48,000 - 40,000) / 40,000
+
+
+def test_small_counts_and_figures_some_original_gives_are_not_proof() -> None:
+    from checker.provable import provable_changes
+
+    sources = (
+        "The council named Ann Lee and Raj Patel to the board. Of the bids, 40 were late. Last year four were late."
+    )
+    assert provable_changes("The council named two people to the board.", sources.split(". ")[0], sources) == []
+    assert provable_changes("Four bids were late.", "Of the bids, 40 were late.", sources) == []
+    assert provable_changes("Seventy bids were late.", "Of the bids, 40 were late.", sources)
