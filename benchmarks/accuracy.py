@@ -155,10 +155,11 @@ def summary_sentences(summary: str, article: str) -> list[tuple[int, int]]:
 
 
 def flagged_spans(report: Any, text: str) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of the report's added and reworded findings, as offsets into ``text``."""
+    """(kind, start, end) of the report's added and reworded findings, as offsets into ``text``:
+    the reported ones (held-back findings are not shown, and score.py does not read them)."""
     out = []
     for f in report.findings:
-        if f.kind not in FLAGGED or f.story is None:
+        if f.kind not in FLAGGED or f.story is None or not report.reported(f):
             continue
         start, end = f.story.start, f.story.end
         if text[start:end] != f.story.text:

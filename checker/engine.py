@@ -47,34 +47,37 @@ def default_aligner() -> Embedder:
 
 
 #: How often a finding was right, by what raised it: the score the finding carries.
-#: Calibrated with `python -m benchmarks.accuracy --only dev,summedits --calibrate`: each detector's
-#: findings on the dev set (shared/data/dev, 12 stories) and on the dev half of SummEdits news (even
-#: rows; a finding on a consistent summary is wrong), smoothed toward the record p of its kind (added
-#: or reworded) as (right + 2p) / (raised + 2); a detector the data never saw gets p. See
-#: docs/benchmarks.md for the counts. A reworded finding takes the best score among its changes.
+#: Calibrated with `python -m benchmarks.accuracy --only seed,dev,summedits,faithbench --calibrate`:
+#: each detector's findings on the dev set (shared/data/dev, 12 stories) and on the dev half of
+#: SummEdits news (even rows; a finding on a consistent summary is wrong), smoothed toward the
+#: record p of its kind (added or reworded) as (right + 2p) / (raised + 2). A detector never raised
+#: on those news rewrites is scored on the dev half of FaithBench too (a finding is right where it
+#: overlaps an annotated span); one the data never saw gets p. See docs/benchmarks.md for the
+#: counts. A reworded finding takes the best score among its changes.
 SCORES: dict[str, float] = {
-    "added": 0.72,  # nothing in the originals corresponds to the claim
-    "unsupported": 0.64,  # a source sentence is near, but the claim's content is not in it
-    "attribution": 0.92,
-    "cause": 0.68,
-    "date": 0.98,
-    "hedge": 0.97,
-    "name": 0.95,
-    "negation-added": 0.78,
-    "negation-dropped": 0.74,
-    "negation-changed": 0.84,
-    "opposite": 0.78,
-    "denial": 0.92,
-    "number": 0.98,
-    "number-role": 0.87,
-    "number-small": 0.87,
-    "quote-not-verbatim": 0.74,
-    "quote-trimmed": 0.84,
-    "scope": 0.67,
+    "added": 0.767,  # nothing in the originals corresponds to the claim
+    "unsupported": 0.647,  # a source sentence is near, but the claim's content is not in it
+    "attribution": 0.934,
+    "cause": 0.687,
+    "date": 0.980,
+    "hedge": 0.978,
+    "name": 0.949,
+    "negation-added": 0.849,
+    "negation-dropped": 0.748,
+    "negation-changed": 0.911,
+    "opposite": 0.962,
+    "denial": 0.867,
+    "number": 0.981,
+    "number-role": 0.956,  # a count its own source sentence gives differently (an older release gives it)
+    "number-small": 0.182,  # a small count with nothing to compare: may count what the sources list
+    "quote-not-verbatim": 0.715,
+    "quote-trimmed": 0.867,
+    "scope": 0.934,
 }
 #: Text, Markdown and Slack show the findings scored at least this; the JSON report keeps the rest
 #: under "held_back". Chosen for precision: the detectors whose pooled precision on the same
-#: calibration data reaches 0.65 are reported (the issue's precision target for reworded is 0.7).
+#: calibration data reaches 0.65 are reported (the issue's precision target for reworded is 0.7);
+#: "unsupported" (0.647: 5 right of 8 on the news data) and "number-small" are held back.
 REPORT_THRESHOLD = 0.65
 #: Changes that compare a claim with its source sentence word by word: they mean something only
 #: where that sentence holds the claim's content. Figures, dates, names and quotes are facts.
