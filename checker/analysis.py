@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from checker.align import Alignment
+from checker.changes import SourceFacts
 from checker.claims import Claim
 from checker.models import Analyzer, Change, SourceSentence
 
@@ -45,6 +46,9 @@ class Analysis:
     verdicts: list[Verdict]
     omission_candidates: list[OmissionCandidate]
     sources_text: str  # every original's text: where a figure, date or quotation is looked up
+    #: the originals with their publication dates ("three years" past a five-year life from 2017
+    #: is worked out from the date a source was published); None: the text alone
+    facts: SourceFacts | None = None
 
 
 @dataclass

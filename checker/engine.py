@@ -209,7 +209,7 @@ class DiffEngine:
         analyzer = Analyzer(notes=notes)
         omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
         if self.judge is not None:
-            judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool, facts.text))
+            judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool, facts.text, facts))
             if judgement.verdicts:
                 for i, v in judgement.verdicts.items():
                     verdicts[i] = v

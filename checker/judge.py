@@ -394,7 +394,9 @@ class LLMJudge:
             reason = sanitize_reason(j.reason)
             outcomes[i] = "judged"
             if j.verdict == "supported":
-                found = provable_changes(offline.claim.text, " ".join(c.text for c in cited), analysis.sources_text)
+                found = provable_changes(
+                    offline.claim.text, " ".join(c.text for c in cited), analysis.facts or analysis.sources_text
+                )
                 if found:  # a change the code can prove: a figure, quote or speaker no original gives
                     tally.kept += 1
                     outcomes[i] = "kept"

@@ -23,11 +23,13 @@ from retrieval.sentences import split_sentences
 NOT_PROOF = frozenset({"number-small", "number-role"})
 
 
-def provable_changes(claim: str, cited: str, sources: str) -> list[Change]:
+def provable_changes(claim: str, cited: str, sources: str | SourceFacts) -> list[Change]:
     """The changes in ``claim`` that the code can prove against ``sources`` (every original's
-    text): the figure, quotation and attribution detectors of :mod:`checker.changes`. ``cited``
-    (the sentences a judge cited) is where a figure is worked out from and its counterpart named."""
-    facts = SourceFacts.of(sources)
+    text, or the originals with their publication dates): the figure, quotation and attribution
+    detectors of :mod:`checker.changes`. ``cited`` (the sentences a judge cited) is where a
+    figure is worked out from and its counterpart named."""
+    facts = sources if isinstance(sources, SourceFacts) else SourceFacts.of(sources)
+    sources = facts.text
     near = cited or sources
     # a small count may count what the sources list; a figure read against its sentence's own
     # count is in some original: neither is proof

@@ -69,3 +69,15 @@ def test_small_counts_and_figures_some_original_gives_are_not_proof() -> None:
     assert provable_changes("The council named two people to the board.", sources.split(". ")[0], sources) == []
     assert provable_changes("Four bids were late.", "Of the bids, 40 were late.", sources) == []
     assert provable_changes("Seventy bids were late.", "Of the bids, 40 were late.", sources)
+
+
+def test_a_span_worked_out_from_the_publication_date_is_no_proof() -> None:
+    from checker.changes import SourceFacts
+    from checker.provable import provable_changes
+
+    text = "The ferry entered service in 2014 and was built to last ten years."
+    claim = "The ferry entered service in 2014 and has outlived its ten-year design life by about two years."
+    dated = SourceFacts([(text, "2026-05-04")])
+    assert provable_changes(claim, text, dated) == []
+    # without the date the two years follow from nothing the originals say
+    assert provable_changes(claim, text, text)
