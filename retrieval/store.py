@@ -4,7 +4,8 @@ Two collections per embedding space (vectors from different models never mix):
 
 * ``<prefix>-articles-<space>``: one record per article; the document is the article's
   full original text (quoted verbatim later), metadata holds title, URL, date, source and
-  the text's hash; the vector is the mean of its chunk vectors.
+  the text's hash; the vector is a one-number placeholder (nothing searches articles by
+  vector: their mean vectors are in the search index; stores from before keep the mean).
 * ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article: their
   vectors and offsets only (the text is the article's, cut at the offsets; a chunk's own copy
   would only feed Chroma's full-text index, which factdiff never queries).
@@ -18,10 +19,12 @@ the old version's chunks are deleted. Readers ignore chunks whose hash is not th
 article's current one.
 
 An embedded store is shared with other processes through its files: writes hold the data
-directory's :class:`~retrieval.locking.WriteLock`, and a process that sees another one's
-change (the revision moved without it writing) reopens its client before reading on, since
-an embedded client keeps its vector index in memory. Orphan chunks (left by a process that was
-killed between the two writes) are swept by the first write of each process.
+directory's :class:`~retrieval.locking.WriteLock`, and a process that is about to write after
+another one's change (the revision moved without it writing) reopens its client first, since
+an embedded client keeps its vector index in memory. Reads never need that: checks take the
+vectors from the search index (:mod:`retrieval.lexindex`), and articles from SQLite. Orphan
+chunks (left by a process that was killed between the two writes) are swept by the first write
+of each process.
 
 Provenance: the first stored version of a text keeps its title, URL, source and date. The
 same text met at another place (URL, or file) is a copy: its place is recorded as a further
@@ -38,7 +41,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -52,7 +55,7 @@ from retrieval.changelog import MARGIN, ChangeLog
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError, StoreError
-from retrieval.lexindex import PersistentLexicalIndex
+from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
 from retrieval.locking import WriteLock
 from retrieval.models import (
     ArticleDraft,
@@ -108,6 +111,10 @@ class StoreConfig:
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     # records per read: SQLite refuses a query with over 32,766 variables (40k chunks did)
     read_page: int = 5000
+    # HNSW links per record in the collections nobody searches by vector (articles, change log):
+    # an embedded client holds a touched collection's graph in memory (at Chroma's default of 16,
+    # 0.55 KB per 1-d record measured at 20k records; see docs/benchmarks.md)
+    unsearched_neighbors: int = 4
 
 
 @dataclass
@@ -168,10 +175,9 @@ class SourceStore:
 
     def _open_collections(self) -> None:
         try:
+            unsearched = {"hnsw": {"space": "cosine", "max_neighbors": self.config.unsearched_neighbors}}
             self.articles = self.client.get_or_create_collection(
-                f"{self.config.prefix}-articles-{self._space}",
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                f"{self.config.prefix}-articles-{self._space}", embedding_function=None, configuration=unsearched
             )
             self.chunks = self.client.get_or_create_collection(
                 f"{self.config.prefix}-chunks-{self._space}",
@@ -179,31 +185,36 @@ class SourceStore:
                 configuration={"hnsw": {"space": "cosine"}},
             )
             self.changes = self.client.get_or_create_collection(
-                f"{self.config.prefix}-changes-{self._space}", embedding_function=None
+                f"{self.config.prefix}-changes-{self._space}", embedding_function=None, configuration=unsearched
             )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
             raise StoreError(f"cannot open the source store: {exc}") from exc
+        # Nothing searches the articles by vector (their mean vectors are in the search index):
+        # a new store gives each a one-number placeholder, so that the vector index Chroma loads
+        # with the collection stays small; a store from before keeps its dimension (Chroma
+        # fixes it at the first write) and so takes the mean vectors as before.
+        dimension = getattr(getattr(self.articles, "_model", None), "dimension", None)
+        self._article_vectors = dimension not in (None, 1)
         self.changelog = ChangeLog(self.changes, self._call)
 
     # ---- other processes -----------------------------------------------------------------
 
     def refresh(self) -> str:
-        """The store's revision, after catching up with what other processes stored or removed.
+        """The store's revision (it moves with every write, by any process).
 
-        Call it before a piece of work (a check): an embedded client that missed another
-        process's writes is reopened (under the write lock, so never mid-write)."""
-        revision = self.revision()
-        if revision != self._seen and self._reopen is not None:
-            with self._write_lock():
-                self._catch_up()
-        self._seen = self.revision() if self._reopen is not None else revision
-        return self._seen
+        Reading never needs a new client: a check reads articles and metadata, which every
+        client reads from the store's SQLite file as they are, and takes vectors from the search
+        index (:mod:`retrieval.lexindex`), never from Chroma's vector index, the one thing an
+        embedded client keeps in memory and misses other processes' writes to. Only a write
+        reopens a client that another process's write made stale (:meth:`_catch_up`)."""
+        return self.revision()
 
     def _catch_up(self) -> None:
-        """With the write lock held: reopen the client if another process wrote since we looked."""
+        """With the write lock held: reopen the client if another process wrote since it was
+        opened (or since this process last wrote), so that it never writes from a stale index."""
         if self._reopen is None or self.revision() == self._seen:
             return
-        log.info("the store changed in another process; reopening it")
+        log.info("the store changed in another process; reopening it before writing")
         self._reopen_client()
 
     def _reopen_client(self) -> None:
@@ -627,7 +638,7 @@ class SourceStore:
             means = []
             for _, _, v in parts:
                 m = v.mean(axis=0) if len(v) else np.zeros(all_vecs.shape[1], dtype=np.float32)
-                means.append((m / (np.linalg.norm(m) or 1.0)).tolist())
+                means.append((m / (np.linalg.norm(m) or 1.0)).tolist() if self._article_vectors else [1.0])
             self._call(
                 lambda: self.articles.upsert(
                     ids=[p.article_id for _, p, _ in parts],
@@ -646,7 +657,13 @@ class SourceStore:
                         {"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
                     )
                 )
-        self._changed(stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts])
+        self._changed(
+            stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts],
+            vectors={
+                p.article_id: ChunkVectors(v, np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=np.int32))
+                for _, p, v in parts
+            },
+        )
 
     # ---- the lexical index ------------------------------------------------------------------
 
@@ -661,12 +678,18 @@ class SourceStore:
             self._synced = revision
         return self.lexical.refresh()
 
-    def _changed(self, stored: Sequence[tuple[str, str, str]] = (), removed: Sequence[str] = ()) -> None:
-        """Right after a commit point: log the change, then apply it to the lexical index. A
-        failure here is healed by the next catch-up (the index is compared with the store)."""
+    def _changed(
+        self,
+        stored: Sequence[tuple[str, str, str]] = (),
+        removed: Sequence[str] = (),
+        vectors: Mapping[str, ChunkVectors] | None = None,
+    ) -> None:
+        """Right after a commit point: log the change, then apply it (with the stored articles'
+        chunk vectors) to the search index. A failure here is healed by the next catch-up (the
+        index is compared with the store)."""
         self._try(lambda: self.changelog.record([(aid, v) for aid, v, _ in stored], removed))
         try:
-            self.lexical.apply(stored, removed)
+            self.lexical.apply(stored, removed, vectors)
             if self.lock is not None:  # one writer at a time, caught up before writing: nothing is missed
                 self.lexical.set_meta("cursor", repr(time.time()))
         except Exception as exc:  # a locked or broken index file must not fail a committed write
@@ -693,6 +716,10 @@ class SourceStore:
             )
         if len(self.lexical.refresh()) != self.count():
             self._reconcile_lexical()
+        missing = self.lexical.missing_vectors()
+        if missing:  # an index from before it kept the vectors: taken in once
+            log.info("search index: taking in the chunk vectors of %d article(s)", len(missing))
+            self._reindex(missing)
         self.lexical.set_meta("cursor", repr(started))
 
     def _reconcile_lexical(self) -> None:
@@ -709,13 +736,34 @@ class SourceStore:
         self._reindex(stale)
 
     def _reindex(self, ids: Sequence[str], page: int = 500) -> None:
-        """Bring the index's copy of ``ids`` to their stored version (removing those gone)."""
+        """Bring the index's copy of ``ids`` to their stored version, chunk vectors included
+        (removing those gone)."""
         for b in range(0, len(ids), page):
             part = ids[b : b + page]
             found = self.get_many(part)
             self.lexical.apply(
-                [(aid, a.info.version, a.text) for aid, a in found.items()], [aid for aid in part if aid not in found]
+                [(aid, a.info.version, a.text) for aid, a in found.items()],
+                [aid for aid in part if aid not in found],
+                self.stored_chunk_vectors({aid: a.info.version for aid, a in found.items()}),
             )
+
+    def stored_chunk_vectors(self, versions: Mapping[str, str]) -> dict[str, ChunkVectors]:
+        """The chunk vectors and offsets that Chroma holds for each article's given version."""
+        rows: dict[str, list[tuple[int, int, int, Any]]] = {}
+        where = {"article_id": {"$in": sorted(versions)}}
+        for _, metas, vectors in self._chunk_pages(where, ["embeddings", "metadatas"]) if versions else ():
+            for m, v in zip(metas, vectors, strict=True):
+                aid = str(m["article_id"])
+                if versions.get(aid) == str(m.get("text_hash", "")):
+                    rows.setdefault(aid, []).append((int(m["index"]), int(m["start"]), int(m["end"]), v))
+        out: dict[str, ChunkVectors] = {}
+        for aid, chunks in rows.items():
+            chunks.sort(key=lambda r: r[0])
+            out[aid] = ChunkVectors(
+                np.asarray([r[3] for r in chunks], dtype=np.float32),
+                np.array([r[:3] for r in chunks], dtype=np.int32),
+            )
+        return out
 
     def _bump(self) -> None:
         self._try(lambda: self.articles.modify(metadata={"revision": uuid.uuid4().hex[:12]}))

@@ -215,3 +215,34 @@ def test_checks_keep_answering_while_another_process_ingests(tmp_path: Path, cli
     assert writer.returncode == 0, err
     assert answers and set(answers) == {"notice-7"}
     assert finder.find(invented_article(399)["text"]).matches[0].info.id == "notice-399"
+
+
+def test_a_reading_process_keeps_its_client_while_others_write_and_reopens_only_to_write(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """Checks read articles from SQLite and vectors from the search index, which another
+    process's writes reach at once: no new client (an embedded client's vector index is
+    reloaded in full, and Chroma keeps the old one's). A write still opens a fresh client
+    first, so that it never writes from a stale vector index."""
+    settings = Settings(data_dir=tmp_path / "data")
+    seed = write_jsonl(tmp_path / "seed.jsonl", range(0, 20))
+    assert run_cli(["ingest", "-q", "--jsonl", str(seed)], cli_env, cwd=tmp_path).returncode == 0
+    store = wiring.source_store(settings)
+    finder = OriginalFinder(store)
+    assert finder.find(invented_article(3)["text"]).matches[0].info.id == "notice-3"
+    client = store.client
+
+    more = write_jsonl(tmp_path / "more.jsonl", range(20, 40))
+    assert run_cli(["ingest", "-q", "--jsonl", str(more)], cli_env, cwd=tmp_path).returncode == 0
+    assert run_cli(["sources", "remove", "notice-3"], cli_env, cwd=tmp_path).returncode == 0
+    found = finder.find(invented_article(31)["text"])
+    assert found.matches[0].info.id == "notice-31"
+    assert found.matches[0].hits and found.matches[0].hits[0].article_id == "notice-31"
+    assert "notice-3" not in {c.info.id for c in finder.find(invented_article(3)["text"]).considered}
+    assert store.client is client  # read throughout with the same client
+
+    outcome = store.add(NORRLAND_Q3)
+    assert outcome.status == "added" and store.client is not client  # reopened before writing
+    listed = run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path)
+    assert len(json.loads(listed.stdout)) == 40  # 40 ingested, one removed, one added here
+    assert finder.find(NORRLAND_Q3_STORY).matches[0].info.title == NORRLAND_Q3.title
