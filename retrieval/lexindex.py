@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITH
 CREATE TABLE IF NOT EXISTS vectors (
     doc INTEGER PRIMARY KEY, mean BLOB NOT NULL, chunks BLOB NOT NULL, spans BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS vectors_doc ON vectors (doc); -- counts and rowid lists without walking the blobs
 """
 
 

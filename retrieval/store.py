@@ -165,6 +165,7 @@ class SourceStore:
         self._guard: AbstractContextManager[Any] = threading.RLock() if reopen else nullcontext()
         self._space = _SAFE_ID.sub("-", embedder.name).strip("-.")
         self._swept = False
+        self._index_ok = True  # this write's changes all reached the search index
         self._writer: int | None = None
         self._open_collections()
         try:
@@ -383,9 +384,7 @@ class SourceStore:
             with self._write_lock():
                 self._before_write()
                 self._add_locked(cleaned, outcomes, ready)
-                self._seen = self.revision()
-                if self.lock is not None:  # the only writer: caught up before its write, which applied itself
-                    self._synced = self._seen
+                self._after_write()
         except StoreError as exc:
             return [
                 o or IngestOutcome(d.origin, "failed", error=str(exc)) for o, d in zip(outcomes, drafts, strict=True)
@@ -491,17 +490,28 @@ class SourceStore:
             self._call(lambda: self.articles.delete(ids=[article_id]))
             self._bump()
             self._changed(removed=[article_id])
-            self._seen = self.revision()
-            if self.lock is not None:
-                self._synced = self._seen
+            self._after_write()
         return info
+
+    def _after_write(self) -> None:
+        """With the write lock held, after this process's write: note the revision. The only
+        writer of an embedded store, caught up before its write, which applied itself to the
+        search index: the index holds this revision, which it records for every process on the
+        machine (they need not read the change log while the store stays at it)."""
+        self._seen = self.revision()
+        if self.lock is not None:
+            self._synced = self._seen
+            if self._index_ok:
+                self._try(lambda: self.lexical.set_meta("revision", self._seen))
+        self._index_ok = True
 
     def _before_write(self) -> None:
         """With the write lock held: catch up with other processes, then (once per process)
         sweep chunks that no article owns any more."""
         self._catch_up()
         if self.lock is not None and self._synced != self.revision():
-            self._sync_lexical()  # so that this writer may move the change-log cursor on after its write
+            if not self._holds(self.revision()):
+                self._sync_lexical()  # so that this writer may move the change-log cursor on after its write
             self._synced = self.revision()
         if not self._swept:
             self._swept = True
@@ -674,9 +684,20 @@ class SourceStore:
         (a local index that never saw this store is built once from the stored texts)."""
         revision = self.refresh()
         if revision != self._synced:
-            self._sync_lexical()
+            if not self._holds(revision):
+                self._sync_lexical()
             self._synced = revision
         return self.lexical.refresh()
+
+    def _holds(self, revision: str) -> bool:
+        """Whether the (embedded store's) search index is known to hold ``revision``: its last
+        writer recorded it, having applied its own write (so the change log need not be read,
+        nor Chroma's index of it loaded)."""
+        return (
+            self.lock is not None
+            and self.lexical.get_meta("revision") == revision
+            and not self.lexical.missing_vectors()
+        )
 
     def _changed(
         self,
@@ -693,6 +714,7 @@ class SourceStore:
             if self.lock is not None:  # one writer at a time, caught up before writing: nothing is missed
                 self.lexical.set_meta("cursor", repr(time.time()))
         except Exception as exc:  # a locked or broken index file must not fail a committed write
+            self._index_ok = False
             log.warning("updating the lexical index failed (the next check catches up): %s", exc)
 
     def _sync_lexical(self) -> None:

@@ -5,6 +5,7 @@ All run the real ``factdiff`` command in real processes."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -218,7 +219,7 @@ def test_checks_keep_answering_while_another_process_ingests(tmp_path: Path, cli
 
 
 def test_a_reading_process_keeps_its_client_while_others_write_and_reopens_only_to_write(
-    tmp_path: Path, cli_env: dict[str, str]
+    tmp_path: Path, cli_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """Checks read articles from SQLite and vectors from the search index, which another
     process's writes reach at once: no new client (an embedded client's vector index is
@@ -235,7 +236,10 @@ def test_a_reading_process_keeps_its_client_while_others_write_and_reopens_only_
     more = write_jsonl(tmp_path / "more.jsonl", range(20, 40))
     assert run_cli(["ingest", "-q", "--jsonl", str(more)], cli_env, cwd=tmp_path).returncode == 0
     assert run_cli(["sources", "remove", "notice-3"], cli_env, cwd=tmp_path).returncode == 0
+    caplog.set_level(logging.INFO, logger="retrieval.store")
     found = finder.find(invented_article(31)["text"])
+    # the writers recorded in the shared search index that it holds their writes: no change log read
+    assert not [r for r in caplog.records if "caught up" in r.getMessage()]
     assert found.matches[0].info.id == "notice-31"
     assert found.matches[0].hits and found.matches[0].hits[0].article_id == "notice-31"
     assert "notice-3" not in {c.info.id for c in finder.find(invented_article(3)["text"]).considered}
