@@ -7,8 +7,9 @@ archive's does. One store (embedded, or a ``chroma run`` server with ``--server`
 through the sizes: each step ingests, with ``factdiff ingest --jsonl``, the articles the
 next size adds (a size's archive begins with the smaller sizes' archives), then per size:
 
-* ingest rate (articles/s of that step's ingest: the rate at which a store of that size grows)
-  and disk (data directory; search index);
+* ingest rate (articles/s of that step's ingest: the rate at which a store of that size grows;
+  in brackets, per second of the ingest process's CPU time) and disk (data directory; search
+  index);
 * whole-process ``factdiff check --no-llm`` time and peak memory (its own process);
 * in brackets, CPU time (user + system): on a shared machine it says what the wall time would
   be without the other users;
@@ -35,6 +36,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,13 +109,18 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def run(cmd: list[str], env: dict[str, str]) -> float:
-    """Wall time (s) of one factdiff process that must succeed."""
-    t0 = time.perf_counter()
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (s) of one factdiff process that must succeed."""
+    t0, c0 = time.perf_counter(), children_cpu()
     done = subprocess.run([sys.executable, "-m", "bot.cli", *cmd], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"factdiff {' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, children_cpu() - c0
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_of(cmd: list[str], env: dict[str, str], stdin: str | None) -> tuple[float, float, float]:
@@ -153,10 +160,11 @@ def measure(
 ) -> list[Any]:
     """Grow the store from ``held`` to ``size`` archive articles, then measure it."""
     store = engine.finder.store
-    rate = float("nan")
+    rate = cpu_rate = float("nan")
     if size > held:
         source = write_jsonl(work / f"archive-{held}-{size}.jsonl", archive(size, real)[held:])
-        rate = (size - held) / run(["ingest", "-q", "--jsonl", str(source)], env)
+        wall, cpu = run(["ingest", "-q", "--jsonl", str(source)], env)
+        rate, cpu_rate = (size - held) / wall, (size - held) / cpu
     story = stories[0]["extractive_summary"]
     whole, whole_cpu, peak = peak_of(["check", "--no-llm", "-"], env, story)
     engine.check(story)  # warm up (takes in the step's ingest)
@@ -182,7 +190,7 @@ def measure(
     data = Path(env["FACTDIFF_DATA_DIR"])
     return [
         size,
-        "-" if size <= held else f"{rate:.1f}",
+        "-" if size <= held else f"{rate:.1f} ({cpu_rate:.1f})",
         f"{disk_mb(data) if not env.get('CHROMA_HOST') else float('nan'):.0f}",
         f"{index:.0f}",
         f"{whole:.1f} ({whole_cpu:.1f})",
@@ -283,7 +291,7 @@ def main() -> None:
                 server.wait(timeout=30)
     headers = [
         "articles",
-        "ingest art/s",
+        "ingest art/s (per CPU s)",
         "disk MB",
         "index MB",
         "whole check s (CPU)",
