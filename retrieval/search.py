@@ -27,7 +27,7 @@ import numpy as np
 
 from retrieval.errors import InputError
 from retrieval.lexical import specific_terms, terms
-from retrieval.lexindex import PersistentLexicalIndex
+from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
 from retrieval.models import ArticleInfo, Candidate, ChunkHit, SearchResult
 from retrieval.sentences import split_sentences
 from retrieval.store import SourceStore
@@ -83,7 +83,7 @@ class OriginalFinder:
         if len(index) == 0:
             return SearchResult([], [], "the source store is empty: add primary sources with 'factdiff ingest'")
         vectors = self.store.embedder.embed(query.texts)
-        nearest = index.nearest(vectors, self.config.dense_k)
+        nearest = self._nearest(vectors, index)
         lexical = dict(index.search(" ".join(query.texts), self.config.lexical_k))
         ids = self._candidate_ids(nearest, lexical)
         infos = self.store.infos(ids)
@@ -131,13 +131,7 @@ class OriginalFinder:
         and each candidate's best-matching chunks. The chunk vectors come from the search
         index; an article whose stored version it does not hold yet (a write that another
         machine's index has not taken in) is read from the store."""
-        current = {aid: info.version for aid, info in infos.items()}
-        stored = index.chunk_vectors(ids)
-        found = {aid: cv for aid, (version, cv) in stored.items() if current.get(aid) == version}
-        lagging = {aid: current[aid] for aid in ids if aid not in found and aid in current}
-        if lagging:
-            log.debug("chunk vectors of %d candidate(s) read from the store", len(lagging))
-            found.update(self.store.stored_chunk_vectors(lagging))
+        found = self._chunk_vectors(ids, infos, index)
         out = np.zeros((len(vectors), len(ids)), dtype=np.float32)
         hits: dict[str, list[ChunkHit]] = {}
         for j, aid in enumerate(ids):
@@ -152,6 +146,23 @@ class OriginalFinder:
                 for k in np.argsort(-best)[:5]
             ]
         return np.clip(out, 0.0, 1.0), hits
+
+    def _nearest(self, vectors: np.ndarray, index: PersistentLexicalIndex) -> dict[str, float]:
+        """Dense candidates: the articles nearest to the story's sentences (by their mean vector)."""
+        return index.nearest(vectors, self.config.dense_k)
+
+    def _chunk_vectors(
+        self, ids: list[str], infos: dict[str, ArticleInfo], index: PersistentLexicalIndex
+    ) -> dict[str, ChunkVectors]:
+        """The current version's chunk vectors of each candidate."""
+        current = {aid: info.version for aid, info in infos.items()}
+        stored = index.chunk_vectors(ids)
+        found = {aid: cv for aid, (version, cv) in stored.items() if current.get(aid) == version}
+        lagging = {aid: current[aid] for aid in ids if aid not in found and aid in current}
+        if lagging:
+            log.debug("chunk vectors of %d candidate(s) read from the store", len(lagging))
+            found.update(self.store.stored_chunk_vectors(lagging))
+        return found
 
     def _coverage_matrix(
         self, ids: list[str], query: _Query, index: PersistentLexicalIndex
