@@ -683,10 +683,16 @@ class SourceStore:
         Nothing is rebuilt: the index takes in the change log's records since it last looked
         (a local index that never saw this store is built once from the stored texts)."""
         revision = self.refresh()
-        if revision != self._synced:
-            if not self._holds(revision):
-                self._sync_lexical()
-            self._synced = revision
+        if revision != self._synced and not self._holds(revision):
+            # An embedded store's writer applies its own writes to the shared index under the
+            # write lock: wait for the write in flight (one batch's commit, not its embedding),
+            # after which the index usually holds the revision and nothing is read. Only a
+            # writer that died half-way, or an index from before, is caught up here.
+            with self._write_lock():
+                revision = self.refresh()
+                if not self._holds(revision):
+                    self._sync_lexical()
+        self._synced = revision
         return self.lexical.refresh()
 
     def _holds(self, revision: str) -> bool:
