@@ -523,20 +523,39 @@ class SourceStore:
         """Delete chunks whose article is missing or holds another version of the text: what a
         process killed between writing chunks and its article leaves behind. Without the write
         lock (a Chroma server) only chunks older than an hour go: younger ones may belong to
-        another process's write in flight."""
+        another process's write in flight.
+
+        Only the chunks written since the last sweep recorded in the search index are read
+        (with a Chroma server, an hour further back: what was too young to go then), and the
+        versions of just their articles: reading every chunk's metadata made each ingest
+        process's first write grow with the archive (13 s of a 1,000-article ingest at 20k)."""
+        started = time.time()
+        last = self.lexical.get_meta("swept")
+        cutoff = None if self.lock is not None else started - ORPHAN_AGE
+        where = None
+        if last is not None:
+            since = float(last) - (0 if self.lock is not None else ORPHAN_AGE) - 1
+            where = {"written": {"$gte": int(since)}}
+        chunks: list[tuple[str, dict[str, Any]]] = []
+        for ids, metas, _ in self._chunk_pages(where, ["metadatas"]):
+            chunks.extend((cid, meta or {}) for cid, meta in zip(ids, metas, strict=True))
         current: dict[str, str] = {}
-        for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
-            current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
-        cutoff = None if self.lock is not None else time.time() - ORPHAN_AGE
-        orphans = []
-        for ids, metas, _ in self._chunk_pages(None, ["metadatas"]):
-            for cid, meta in zip(ids, metas, strict=True):
-                m = meta or {}
-                if current.get(str(m.get("article_id"))) == m.get("text_hash"):
-                    continue
-                if cutoff is None or float(m.get("written", 0)) < cutoff:
-                    orphans.append(cid)
+        if where is None:
+            for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
+                current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
+        else:
+            owners = sorted({str(m.get("article_id")) for _, m in chunks})
+            for b in range(0, len(owners), self.config.read_page):
+                infos = self.infos(owners[b : b + self.config.read_page])
+                current.update((aid, info.version) for aid, info in infos.items())
+        orphans = [
+            cid
+            for cid, m in chunks
+            if current.get(str(m.get("article_id"))) != m.get("text_hash")
+            and (cutoff is None or float(m.get("written", 0)) < cutoff)
+        ]
         self._delete_chunk_ids(orphans)
+        self._try(lambda: self.lexical.set_meta("swept", repr(started)))
         return len(orphans)
 
     def _delete_chunks(self, where: dict[str, Any]) -> None:
