@@ -7,7 +7,8 @@ procedure). Methods, all in the same run on the same store: ours (OriginalFinder
 it was before its vectors moved to the search index (dense candidates from Chroma's chunk
 vector index, chunk vectors read from Chroma), BM25 only (our lexical index), dense only
 (chunk vectors in Chroma, best similarity per story sentence averaged per article). The
-held-out BBC articles' summaries have no original in the store: they measure how often we wrongly claim one.
+held-out BBC articles' summaries have no original in the store: they measure how often we
+wrongly claim one.
 
 The BBC set holds the same story more than once (exact copies, which the store merges, and
 near-copies under the same title). A hit on a near-copy of the gold article (same title,
