@@ -15,6 +15,7 @@ import pytest
 
 from bot import wiring
 from bot.settings import Settings
+from retrieval.locking import QUIET_WAIT
 from retrieval.search import OriginalFinder
 from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3, NORRLAND_Q3_STORY
 from tests.conftest import REPO, run_cli
@@ -103,7 +104,7 @@ def test_two_processes_ingesting_into_one_store_at_once_leave_it_working(
 
 def test_a_second_writer_waits_for_the_first_and_says_so(tmp_path: Path, cli_env: dict[str, str]) -> None:
     source = source_file(tmp_path, "q3.txt", NORRLAND_Q3)
-    holder = hold_the_lock(tmp_path / "data", 3)
+    holder = hold_the_lock(tmp_path / "data", QUIET_WAIT + 6)  # past the quiet wait, with time to load
     done = run_cli(["ingest", str(source)], {**cli_env, "FACTDIFF_LOCK_TIMEOUT": "60"}, cwd=tmp_path)
     holder.wait(timeout=30)
     assert done.returncode == 0, done.stderr
@@ -165,7 +166,7 @@ def test_the_bots_admin_adds_wait_for_the_same_lock(tmp_path: Path) -> None:
     waits: list[str] = []
     store = wiring.source_store(settings, on_wait=waits.append)
     checker = Checker(store, None, FetchPolicy())
-    holder = hold_the_lock(tmp_path / "data", 2)
+    holder = hold_the_lock(tmp_path / "data", QUIET_WAIT + 3)
     outcome = checker.add_file("q3.txt", source_file(tmp_path, "q3.txt", NORRLAND_Q3).read_bytes())
     assert holder.wait(timeout=30) == 0  # it held the lock to the end: the add waited for it
     assert outcome.status == "added" and waits and "waiting up to 60 s" in waits[0]
@@ -250,3 +251,16 @@ def test_a_reading_process_keeps_its_client_while_others_write_and_reopens_only_
     listed = run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path)
     assert len(json.loads(listed.stdout)) == 40  # 40 ingested, one removed, one added here
     assert finder.find(NORRLAND_Q3_STORY).matches[0].info.title == NORRLAND_Q3.title
+
+
+def test_a_moment_of_waiting_for_the_lock_is_not_worth_a_word(tmp_path: Path) -> None:
+    """A check waiting for another process's write holds the lock for a moment: a writer that
+    meets it waits quietly; one that waits longer says so (the test above)."""
+    from retrieval.locking import WriteLock
+
+    waits: list[str] = []
+    lock = WriteLock(tmp_path / "data" / "chroma", 60, waits.append)
+    holder = hold_the_lock(tmp_path / "data", QUIET_WAIT / 4)
+    with lock.hold():
+        assert holder.poll() is not None or holder.wait(timeout=5) == 0  # the holder let go first
+    assert waits == []
