@@ -51,7 +51,7 @@ import courlan
 import numpy as np
 import tiktoken
 
-from retrieval.changelog import MARGIN, ChangeLog
+from retrieval.changelog import MARGIN, Change, ChangeLog
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError, StoreError
@@ -709,8 +709,8 @@ class SourceStore:
             # writer that died half-way, or an index from before, is caught up here.
             with self._write_lock():
                 revision = self.refresh()
-                if not self._holds(revision):
-                    self._sync_lexical()
+                if not self._holds(revision) and not self._sync_lexical():
+                    return self.lexical.refresh()  # not caught up in full: look again next time
         self._synced = revision
         return self.lexical.refresh()
 
@@ -742,9 +742,15 @@ class SourceStore:
             self._index_ok = False
             log.warning("updating the lexical index failed (the next check catches up): %s", exc)
 
-    def _sync_lexical(self) -> None:
+    def _sync_lexical(self) -> bool:
+        """Take in the change log's records since the index last looked; False when the index
+        and the store still differ in count while others are writing (caught up at a later
+        call: a whole reconciliation reads every article's metadata, which at 100k articles on
+        a Chroma server takes seconds, and during another process's ingest a count read after
+        the log nearly always includes a commit whose record is not written yet)."""
         started = time.time()
         cursor = self.lexical.get_meta("cursor")
+        changes: list[Change] = []
         if cursor is None:
             self._reconcile_lexical()
         else:
@@ -761,13 +767,18 @@ class SourceStore:
                 len(changes),
                 len(stale),
             )
+        complete = True
         if len(self.lexical.refresh()) != self.count():
-            self._reconcile_lexical()
+            if changes and self.lock is None:
+                complete = False  # the store is being written: look again at the next check
+            else:
+                self._reconcile_lexical()
         missing = self.lexical.missing_vectors()
         if missing:  # an index from before it kept the vectors: taken in once
             log.info("search index: taking in the chunk vectors of %d article(s)", len(missing))
             self._reindex(missing)
         self.lexical.set_meta("cursor", repr(started))
+        return complete
 
     def _reconcile_lexical(self) -> None:
         """Make the lexical index hold exactly the stored versions (reads every article's
