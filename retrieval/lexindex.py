@@ -411,8 +411,10 @@ class PersistentLexicalIndex:
     def nearest(self, queries: np.ndarray, k: int) -> dict[str, float]:
         """Dense candidates: the ``k`` articles whose mean vector is nearest to each query
         vector (rows, L2-normalised), with each one's best cosine similarity."""
-        self._load_means()
-        n = len(self._mean_docs)
+        with self._mutex:  # one consistent pair (another thread may take in newer ones)
+            self._load_means()
+            means, mean_docs = self._means, self._mean_docs
+        n = len(mean_docs)
         if not n or not len(queries):
             return {}
         q = np.asarray(queries, dtype=np.float32)
@@ -420,8 +422,8 @@ class PersistentLexicalIndex:
         best_docs = np.zeros((len(q), 0), dtype=np.int64)
         best_sims = np.zeros((len(q), 0), dtype=np.float32)
         for b in range(0, n, DENSE_BLOCK):
-            sims = q @ self._means[b : b + DENSE_BLOCK].astype(np.float32).T
-            docs = np.broadcast_to(self._mean_docs[b : b + DENSE_BLOCK], sims.shape)
+            sims = q @ means[b : b + DENSE_BLOCK].astype(np.float32).T
+            docs = np.broadcast_to(mean_docs[b : b + DENSE_BLOCK], sims.shape)
             sims = np.concatenate([best_sims, sims], axis=1)
             docs = np.concatenate([best_docs, docs], axis=1)
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
