@@ -3,19 +3,26 @@
 Archives are built from shared/data/bbc_news.jsonl the same way at every size (seeded): the
 real articles are kept inside, and look-alikes are made from their sentences (two articles of
 one category mixed), with new names and figures so that the vocabulary grows as a real
-archive's does. Each archive is ingested with ``factdiff ingest --jsonl`` into a fresh data
-directory (embedded, or a ``chroma run`` server with ``--server``), then per size:
+archive's does. One store (embedded, or a ``chroma run`` server with ``--server``) grows
+through the sizes: each step ingests, with ``factdiff ingest --jsonl``, the articles the
+next size adds (a size's archive begins with the smaller sizes' archives), then per size:
 
-* ingest rate (articles/s of the whole ingest) and disk (data directory; lexical index);
+* ingest rate (articles/s of that step's ingest: the rate at which a store of that size grows;
+  in brackets, per second of the ingest process's CPU time) and disk (data directory; search
+  index);
 * whole-process ``factdiff check --no-llm`` time and peak memory (its own process);
 * in brackets, CPU time (user + system): on a shared machine it says what the wall time would
   be without the other users;
 * in-process warm check p50/p95 (the bot's engine, over real articles' summaries);
 * the bot's next check after another process ingested 100 articles, and the slowest check
   while another process ingests 300 (ingest never stalls checks);
+* the bot's memory: one engine, opened on the empty store, runs through all sizes as a bot
+  would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.
 
-The empty-store row (size 0) is the floor, measured in the same run.
+The 400 articles each size's measurement adds stay in the store (the 100k row's store holds
+100,000 plus 400 per size measured before). The empty-store row (size 0) is the floor,
+measured in the same run.
 
     python -m benchmarks.scale                         # 2k and 20k, embedded
     python -m benchmarks.scale --sizes 0,2000,20000,100000
@@ -29,6 +36,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -101,13 +109,18 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def run(cmd: list[str], env: dict[str, str]) -> float:
-    """Wall time (s) of one factdiff process that must succeed."""
-    t0 = time.perf_counter()
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (s) of one factdiff process that must succeed."""
+    t0, c0 = time.perf_counter(), children_cpu()
     done = subprocess.run([sys.executable, "-m", "bot.cli", *cmd], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"factdiff {' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, children_cpu() - c0
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_of(cmd: list[str], env: dict[str, str], stdin: str | None) -> tuple[float, float, float]:
@@ -132,27 +145,29 @@ def disk_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6 if path.exists() else 0.0
 
 
-def measure(size: int, real: list[dict], work: Path, env: dict[str, str], stories: list[dict]) -> list[Any]:
-    from bot import wiring
-    from bot.settings import Settings
+def memory_mb() -> tuple[float, float]:
+    """This process's resident and peak resident memory (MB), from /proc (Rust's too)."""
+    found = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0]) / 1024
+    return found.get("VmRSS", float("nan")), found.get("VmHWM", float("nan"))
 
-    data = work / f"data-{size}"
-    env = {**env, "FACTDIFF_DATA_DIR": str(data), "FACTDIFF_COLLECTION_PREFIX": f"scale{size}"}
-    rate = float("nan")
-    if size:
-        source = write_jsonl(work / f"archive-{size}.jsonl", archive(size, real))
-        rate = size / run(["ingest", "-q", "--jsonl", str(source)], env)
+
+def measure(
+    size: int, held: int, real: list[dict], work: Path, env: dict[str, str], stories: list[dict], engine: Any
+) -> list[Any]:
+    """Grow the store from ``held`` to ``size`` archive articles, then measure it."""
+    store = engine.finder.store
+    rate = cpu_rate = float("nan")
+    if size > held:
+        source = write_jsonl(work / f"archive-{held}-{size}.jsonl", archive(size, real)[held:])
+        wall, cpu = run(["ingest", "-q", "--jsonl", str(source)], env)
+        rate, cpu_rate = (size - held) / wall, (size - held) / cpu
     story = stories[0]["extractive_summary"]
     whole, whole_cpu, peak = peak_of(["check", "--no-llm", "-"], env, story)
-    settings = Settings(
-        data_dir=data,
-        collection_prefix=f"scale{size}",
-        chroma_host=env.get("CHROMA_HOST"),
-        chroma_port=int(env.get("CHROMA_PORT", "8000")),
-    )
-    store = wiring.source_store(settings)
-    engine = wiring.diff_engine(store)
-    engine.check(story)  # warm up
+    engine.check(story)  # warm up (takes in the step's ingest)
     warm, warm_cpu = [], []
     hits = 0
     for r in stories:
@@ -171,9 +186,11 @@ def measure(size: int, real: list[dict], work: Path, env: dict[str, str], storie
     during = checks_during_ingest(engine, story, env, bulk)
     lexical = getattr(store, "lexical", None)  # absent before issue 13 (a run against older code)
     index = lexical.disk_bytes() / 1e6 if lexical is not None else 0.0
+    rss, hwm = memory_mb()
+    data = Path(env["FACTDIFF_DATA_DIR"])
     return [
         size,
-        "-" if not size else f"{rate:.1f}",
+        "-" if size <= held else f"{rate:.1f} ({cpu_rate:.1f})",
         f"{disk_mb(data) if not env.get('CHROMA_HOST') else float('nan'):.0f}",
         f"{index:.0f}",
         f"{whole:.1f} ({whole_cpu:.1f})",
@@ -182,6 +199,7 @@ def measure(size: int, real: list[dict], work: Path, env: dict[str, str], storie
         f"{percentile(warm, 95):.2f}",
         f"{after:.2f} ({after_cpu:.2f})",
         f"{percentile(during, 50):.2f} / {max(during, default=float('nan')):.2f} ({len(during)})",
+        f"{rss:.0f} / {hwm:.0f}",
         "-" if not size else f"{hits / len(stories):.2f}",
     ]
 
@@ -233,31 +251,47 @@ def main() -> None:
     parser.add_argument("--sizes", default="0,2000,20000", help="archive sizes, comma-separated (0: empty store)")
     parser.add_argument("--stories", type=int, default=20, help="real articles' summaries checked per size")
     parser.add_argument("--server", action="store_true", help="against a 'chroma run' server instead of embedded")
+    parser.add_argument("--work", default=None, help="folder for the store and archives (default: the system's temp)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
+    if sizes != sorted(sizes):
+        sys.exit("--sizes must grow (one store grows through them)")
     real = list(read_jsonl(shared_path("data", "bbc_news.jsonl")))
     stories = random.Random(SEED).sample(real[:2000], args.stories)  # held by every archive of 2k or more
     rows = []
-    with tempfile.TemporaryDirectory(prefix="factdiff-scale-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="factdiff-scale-", dir=args.work) as tmp:
         work = Path(tmp)
         env = {**os.environ, "FACTDIFF_EMBEDDINGS": "wordllama", "ANONYMIZED_TELEMETRY": "False"}
         for key in ("CHROMA_HOST", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
             env.pop(key, None)
+        env.update(FACTDIFF_DATA_DIR=str(work / "data"), FACTDIFF_COLLECTION_PREFIX="scale")
         server = None
         if args.server:
             server, port = chroma_server(work)
             env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
         try:
+            from bot import wiring
+            from bot.settings import Settings
+
+            settings = Settings(
+                data_dir=work / "data",
+                collection_prefix="scale",
+                chroma_host=env.get("CHROMA_HOST"),
+                chroma_port=int(env.get("CHROMA_PORT", "8000")),
+            )
+            engine = wiring.diff_engine(wiring.source_store(settings))  # the bot: one process throughout
+            held = 0
             for size in sizes:
-                rows.append(measure(size, real, work, env, stories))
-                print(f"measured {size} articles", file=sys.stderr, flush=True)
+                rows.append(measure(size, held, real, work, env, stories, engine))
+                held = max(held, size)
+                print(f"measured {size} articles: {rows[-1]}", file=sys.stderr, flush=True)
         finally:
             if server is not None:
                 server.terminate()
                 server.wait(timeout=30)
     headers = [
         "articles",
-        "ingest art/s",
+        "ingest art/s (per CPU s)",
         "disk MB",
         "index MB",
         "whole check s (CPU)",
@@ -266,6 +300,7 @@ def main() -> None:
         "warm p95 s",
         "after other's ingest s (CPU)",
         "during other's ingest p50 / max s (n)",
+        "bot MB now / peak",
         "Recall@1",
     ]
     print(f"mode: {'Chroma server' if args.server else 'embedded'}; {args.stories} stories per size")

@@ -1,4 +1,5 @@
-"""The persistent lexical index: BM25 over whole articles, kept on disk and changed in place.
+"""The persistent search index: BM25 over whole articles, and a copy of their chunk vectors,
+kept on disk and changed in place.
 
 The in-memory :class:`~retrieval.lexical.LexicalIndex` is rebuilt from every stored text,
 which at 40k articles is 96% of a check. This index is a SQLite file (standard library) that
@@ -8,12 +9,22 @@ an article's write adds to, and its removal takes from, so nothing is ever rebui
 * ``postings``: per term and block of 1,024 documents, a blob of (document, term frequency,
   document length) triples. A new article only touches the newest block of each of its
   terms, so an ingest batch rewrites small blobs whatever the archive's size;
-* ``vocab``: each term's document frequency (the IDF), indexed by it for the median.
+* ``vocab``: each term's document frequency (the IDF), indexed by it for the median;
+* ``vectors``: per article, its chunks' vectors and offsets and their normalised mean, as
+  float16 (half of Chroma's float32: the dense evidence does not need more).
 
 Ranking is the same BM25 (k1, b, query terms weighted 1 + log tf) with the same index terms
 (:func:`~retrieval.lexical.terms`) as the in-memory index; a query reads only the postings of
 its own terms. Several processes may read and write the file (SQLite locks it; every change is
 idempotent: adding a stored version again is a no-op).
+
+Why the vectors are copied here: an embedded Chroma client loads a collection's whole vector
+index (HNSW) into memory on first use and never sees another process's later writes to it, so
+a process that searched Chroma's chunks held ~5 KB per stored article and, after another
+process's ingest, had to open a new client, which reloaded everything (and Chroma 1.5 does not
+free the old client's index: measured in docs/benchmarks.md). A check reads from this file only
+the vectors of its candidates, and finds dense candidates by the articles' mean vectors, which
+it keeps in memory as float16 (0.5 KB per article) and takes in incrementally.
 """
 
 from __future__ import annotations
@@ -23,8 +34,9 @@ import math
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +47,7 @@ log = logging.getLogger(__name__)
 
 BLOCK = 1024  # documents per postings blob: a new article rewrites blobs of at most this many entries
 BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's write to the same file
+DENSE_BLOCK = 16384  # mean vectors compared with a story per step (bounds the step's float32 copy: 16 MB at 256-d)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -49,7 +62,23 @@ CREATE UNIQUE INDEX IF NOT EXISTS postings_key ON postings (term, block);
 CREATE TABLE IF NOT EXISTS vocab (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS vocab_df ON vocab (df);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vectors (
+    doc INTEGER PRIMARY KEY, mean BLOB NOT NULL, chunks BLOB NOT NULL, spans BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vectors_doc ON vectors (doc); -- counts and rowid lists without walking the blobs
 """
+
+
+@dataclass(frozen=True)
+class ChunkVectors:
+    """An article's chunk vectors (rows, L2-normalised) and each chunk's (index, start, end)."""
+
+    vectors: np.ndarray
+    spans: np.ndarray
+
+    def mean(self) -> np.ndarray:
+        m = self.vectors.astype(np.float32).mean(axis=0)
+        return m / (np.linalg.norm(m) or 1.0)
 
 
 class PersistentLexicalIndex:
@@ -72,21 +101,33 @@ class PersistentLexicalIndex:
         self._idf: dict[str, float | None] = {}
         self._median: float | None = None
         self._stats: tuple[int, float] = (0, 1.0)
+        self._means = np.zeros((0, 0), dtype=np.float16)  # the articles' mean vectors, in doc order
+        self._mean_docs = np.zeros(0, dtype=np.int64)  # their docs' rowids
+        self._means_seen: tuple[int, int] | None = None
         self._refresh()
 
     # ---- changes -------------------------------------------------------------------------
 
-    def apply(self, added: Iterable[tuple[str, str, str]] = (), removed: Iterable[str] = ()) -> int:
-        """Store (id, version, text) and remove ids, in one transaction; returns how many
-        documents changed (an id already stored at that version is left as it is)."""
+    def apply(
+        self,
+        added: Iterable[tuple[str, str, str]] = (),
+        removed: Iterable[str] = (),
+        vectors: Mapping[str, ChunkVectors] | None = None,
+    ) -> int:
+        """Store (id, version, text) with the id's chunk vectors (when given) and remove ids, in
+        one transaction; returns how many documents changed (an id already stored at that
+        version is left as it is, but takes in its vectors if it had none)."""
+        vectors = vectors or {}
         with self._write() as db:
             changed = 0
             for article_id in removed:
                 changed += self._remove(db, article_id)
             new: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
             for article_id, version, text in added:
-                row = db.execute("SELECT version FROM docs WHERE id = ?", (article_id,)).fetchone()
+                row = db.execute("SELECT version, rowid FROM docs WHERE id = ?", (article_id,)).fetchone()
                 if row is not None and row[0] == version:
+                    if article_id in vectors:
+                        self._put_vectors(db, int(row[1]), vectors[article_id], replace=False)
                     continue
                 if row is not None:
                     self._remove(db, article_id)
@@ -97,12 +138,26 @@ class PersistentLexicalIndex:
                     (article_id, version, length, "\n".join(counts)),
                 )
                 doc = int(cur.lastrowid or 0)
+                if article_id in vectors:
+                    self._put_vectors(db, doc, vectors[article_id], replace=True)
                 for t, tf in counts.items():
                     new.setdefault((t, doc // BLOCK), []).append((doc, tf, length))
                 self._bump(db, 1, length)
                 changed += 1
             self._append(db, new)
             return changed
+
+    def _put_vectors(self, db: sqlite3.Connection, doc: int, cv: ChunkVectors, *, replace: bool) -> None:
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        db.execute(
+            f"{verb} INTO vectors (doc, mean, chunks, spans) VALUES (?, ?, ?, ?)",  # noqa: S608 (fixed verbs)
+            (
+                doc,
+                cv.mean().astype(np.float16).tobytes(),
+                np.ascontiguousarray(cv.vectors, dtype=np.float16).tobytes(),
+                np.ascontiguousarray(cv.spans, dtype=np.int32).tobytes(),
+            ),
+        )
 
     def _append(self, db: sqlite3.Connection, new: dict[tuple[str, int], list[tuple[int, int, int]]]) -> None:
         """Add postings to their (term, block) blobs and count them in the terms' frequencies."""
@@ -149,6 +204,7 @@ class PersistentLexicalIndex:
                     db.execute("DELETE FROM postings WHERE term = ? AND block = ?", (t, doc // BLOCK))
             self._add_df(db, t, -1)
         db.execute("DELETE FROM docs WHERE rowid = ?", (doc,))
+        db.execute("DELETE FROM vectors WHERE doc = ?", (doc,))
         self._bump(db, -1, -length)
         return 1
 
@@ -182,7 +238,7 @@ class PersistentLexicalIndex:
 
     def clear(self) -> None:
         with self._write() as db:
-            for table in ("docs", "postings", "vocab", "meta"):
+            for table in ("docs", "postings", "vocab", "meta", "vectors"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
 
     # ---- bookkeeping for whoever keeps it in step with the store ----------------------------
@@ -320,6 +376,108 @@ class PersistentLexicalIndex:
                 self._db.execute(f"SELECT rowid, id FROM docs WHERE rowid IN ({marks})", list(scores)).fetchall()  # noqa: S608
             )
         return [(ids[d], s) for d, s in scores.items() if d in ids]
+
+    # ---- vectors -----------------------------------------------------------------------------
+
+    def missing_vectors(self) -> list[str]:
+        """Ids of the documents stored without their chunk vectors (an index from before they
+        were kept here, or a write that gave none)."""
+        with self._mutex:
+            n_docs = int(self._db.execute("SELECT count(*) FROM docs").fetchone()[0])
+            n_vecs = int(self._db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+            if n_docs == n_vecs:
+                return []
+            rows = self._db.execute("SELECT id FROM docs WHERE rowid NOT IN (SELECT doc FROM vectors)").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, tuple[str, ChunkVectors]]:
+        """The stored version and chunk vectors (as float32) of each of ``ids`` that has them."""
+        out: dict[str, tuple[str, ChunkVectors]] = {}
+        with self._mutex:
+            for b in range(0, len(ids), 500):
+                part = list(ids[b : b + 500])
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    "SELECT d.id, d.version, v.chunks, v.spans FROM docs d JOIN vectors v ON v.doc = d.rowid "  # noqa: S608
+                    f"WHERE d.id IN ({marks})",
+                    part,
+                ).fetchall()
+                for aid, version, chunks, spans in rows:
+                    sp = np.frombuffer(spans, dtype=np.int32).reshape(-1, 3)
+                    vec = np.frombuffer(chunks, dtype=np.float16).reshape(len(sp), -1).astype(np.float32)
+                    out[str(aid)] = (str(version), ChunkVectors(vec, sp))
+        return out
+
+    def nearest(self, queries: np.ndarray, k: int) -> dict[str, float]:
+        """Dense candidates: the ``k`` articles whose mean vector is nearest to each query
+        vector (rows, L2-normalised), with each one's best cosine similarity."""
+        with self._mutex:  # one consistent pair (another thread may take in newer ones)
+            self._load_means()
+            means, mean_docs = self._means, self._mean_docs
+        n = len(mean_docs)
+        if not n or not len(queries):
+            return {}
+        q = np.asarray(queries, dtype=np.float32)
+        k = min(k, n)
+        best_docs = np.zeros((len(q), 0), dtype=np.int64)
+        best_sims = np.zeros((len(q), 0), dtype=np.float32)
+        for b in range(0, n, DENSE_BLOCK):
+            sims = q @ means[b : b + DENSE_BLOCK].astype(np.float32).T
+            docs = np.broadcast_to(mean_docs[b : b + DENSE_BLOCK], sims.shape)
+            sims = np.concatenate([best_sims, sims], axis=1)
+            docs = np.concatenate([best_docs, docs], axis=1)
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            best_sims = np.take_along_axis(sims, top, axis=1)
+            best_docs = np.take_along_axis(docs, top, axis=1)
+        best: dict[int, float] = {}
+        for d, sim in zip(best_docs.ravel().tolist(), best_sims.ravel().tolist(), strict=True):
+            best[d] = max(best.get(d, -1.0), sim)
+        with self._mutex:
+            marks = ",".join("?" * len(best))
+            ids = dict(
+                self._db.execute(f"SELECT rowid, id FROM docs WHERE rowid IN ({marks})", list(best)).fetchall()  # noqa: S608
+            )
+        return {str(ids[d]): s for d, s in sorted(best.items(), key=lambda x: -x[1]) if d in ids}
+
+    def _load_means(self) -> None:
+        """Take in the mean vectors written since the last look (here or by another process):
+        a new or updated article has a new, higher doc rowid; removals are dropped by rowid."""
+        self._refresh()
+        with self._mutex:
+            if self._means_seen == self._seen:
+                return
+            last = int(self._mean_docs[-1]) if len(self._mean_docs) else 0
+            docs, means = self._read_means(last)
+            if len(docs):
+                self._means = np.concatenate([self._means, means]) if len(self._mean_docs) else means
+                self._mean_docs = np.concatenate([self._mean_docs, docs])
+            total = int(self._db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+            if total != len(self._mean_docs):
+                keep = np.array([r[0] for r in self._db.execute("SELECT doc FROM vectors")], dtype=np.int64)
+                mask = np.isin(self._mean_docs, keep)
+                self._means, self._mean_docs = self._means[mask], self._mean_docs[mask]
+            if total != len(self._mean_docs):  # vectors added to older documents: read them all again
+                self._mean_docs, self._means = self._read_means(0)
+            self._means_seen = self._seen
+
+    def _read_means(self, after: int, page: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+        """The docs after rowid ``after`` and their mean vectors, read a page at a time into
+        one array (no Python object per article is held at once)."""
+        n = int(self._db.execute("SELECT count(*) FROM vectors WHERE doc > ?", (after,)).fetchone()[0])
+        first = self._db.execute("SELECT mean FROM vectors WHERE doc > ? LIMIT 1", (after,)).fetchone()
+        if not n or first is None:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float16)
+        docs = np.zeros(n, dtype=np.int64)
+        means = np.zeros((n, len(first[0]) // 2), dtype=np.float16)
+        cur = self._db.execute("SELECT doc, mean FROM vectors WHERE doc > ? ORDER BY doc LIMIT ?", (after, n))
+        at = 0
+        while rows := cur.fetchmany(page):
+            docs[at : at + len(rows)] = [r[0] for r in rows]
+            means[at : at + len(rows)] = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(
+                len(rows), -1
+            )
+            at += len(rows)
+        return docs[:at], means[:at]
 
     def close(self) -> None:
         with self._mutex:

@@ -23,6 +23,7 @@ from retrieval.errors import StoreBusyError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "write.lock"
+QUIET_WAIT = 2.0  # seconds waited for the lock before saying so: a check holds it for a moment at most
 
 
 class WriteLock:
@@ -56,8 +57,8 @@ class WriteLock:
 
     def _acquire_file(self, deadline: float) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._file.acquire(timeout=0)
+        try:  # a check waiting for a write in flight holds the lock for a moment: not worth a word
+            self._file.acquire(timeout=max(0.0, min(QUIET_WAIT, deadline - time.monotonic())))
             return
         except Timeout:
             pass

@@ -1,8 +1,10 @@
 """Find the stored originals of a pasted story.
 
 1. The story is cut into sentences; each is embedded (dense) and turned into index terms.
-2. Candidates: the articles whose chunks are nearest to any story sentence (Chroma), and
-   the best BM25 matches of the whole story (our lexical index).
+2. Candidates: the articles whose mean vector is nearest to any story sentence, and the
+   best BM25 matches of the whole story (both from our search index, which keeps a copy of
+   the chunk vectors: Chroma's vector index is not read in a check, so a process never
+   holds it in memory nor reloads it after another process's write).
 3. Evidence per (story sentence, candidate): the best cosine similarity between the sentence
    and the candidate's chunks, and the IDF-weighted share of the sentence's terms that the
    candidate contains. Rare terms (names, numbers, places) dominate that share, which is
@@ -25,7 +27,7 @@ import numpy as np
 
 from retrieval.errors import InputError
 from retrieval.lexical import specific_terms, terms
-from retrieval.lexindex import PersistentLexicalIndex
+from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
 from retrieval.models import ArticleInfo, Candidate, ChunkHit, SearchResult
 from retrieval.sentences import split_sentences
 from retrieval.store import SourceStore
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 class SearchConfig:
     """Knobs of the search; the thresholds were tuned with ``benchmarks/retrieval.py``."""
 
-    dense_k: int = 24  # nearest chunks per story sentence
+    dense_k: int = 24  # nearest articles (by their chunks' mean vector) per story sentence
     lexical_k: int = 20  # best BM25 articles for the whole story
     max_candidates: int = 30
     max_sentences: int = 64  # longer stories: sentences are merged into passages
@@ -81,14 +83,14 @@ class OriginalFinder:
         if len(index) == 0:
             return SearchResult([], [], "the source store is empty: add primary sources with 'factdiff ingest'")
         vectors = self.store.embedder.embed(query.texts)
-        hits = self.store.query_chunks(vectors, self.config.dense_k)
+        nearest = self._nearest(vectors, index)
         lexical = dict(index.search(" ".join(query.texts), self.config.lexical_k))
-        ids = self._candidate_ids(hits, lexical)
+        ids = self._candidate_ids(nearest, lexical)
         infos = self.store.infos(ids)
         ids = [aid for aid in ids if aid in infos]  # committed articles only
         if not ids:
             return SearchResult([], [], "no stored article shares anything with this story")
-        dense = self._dense_matrix(ids, vectors, infos)
+        dense, hits = self._dense_matrix(ids, vectors, infos, index)
         coverage, specifics = self._coverage_matrix(ids, query, index)
         evidence = self.config.dense_weight * dense + (1 - self.config.dense_weight) * coverage
         return self._select(ids, infos, query, evidence, dense, coverage, specifics, lexical, hits)
@@ -108,12 +110,8 @@ class OriginalFinder:
         bags = [Counter(terms(t)) for t in texts]
         return _Query(texts, bags, np.ones(len(texts), dtype=np.float32), specific_terms(" ".join(texts)))
 
-    def _candidate_ids(self, hits: list[list[ChunkHit]], lexical: dict[str, float]) -> list[str]:
-        best: dict[str, float] = {}
-        for row in hits:
-            for h in row:
-                best[h.article_id] = max(best.get(h.article_id, 0.0), h.similarity)
-        dense_top = sorted(best, key=best.__getitem__, reverse=True)
+    def _candidate_ids(self, nearest: dict[str, float], lexical: dict[str, float]) -> list[str]:
+        dense_top = sorted(nearest, key=nearest.__getitem__, reverse=True)
         ids: list[str] = []
         for aid in (
             [x for pair in zip(dense_top, list(lexical), strict=False) for x in pair] + dense_top + list(lexical)
@@ -126,19 +124,45 @@ class OriginalFinder:
 
     # ---- evidence ----------------------------------------------------------------------------
 
-    def _dense_matrix(self, ids: list[str], vectors: np.ndarray, infos: dict[str, ArticleInfo]) -> np.ndarray:
-        """Best cosine similarity of each sentence (rows) to each candidate's chunks (columns)."""
-        current = {aid: info.version for aid, info in infos.items()}
+    def _dense_matrix(
+        self, ids: list[str], vectors: np.ndarray, infos: dict[str, ArticleInfo], index: PersistentLexicalIndex
+    ) -> tuple[np.ndarray, dict[str, list[ChunkHit]]]:
+        """Best cosine similarity of each sentence (rows) to each candidate's chunks (columns),
+        and each candidate's best-matching chunks. The chunk vectors come from the search
+        index; an article whose stored version it does not hold yet (a write that another
+        machine's index has not taken in) is read from the store."""
+        found = self._chunk_vectors(ids, infos, index)
         out = np.zeros((len(vectors), len(ids)), dtype=np.float32)
-        col = {aid: j for j, aid in enumerate(ids)}
-        for article_ids, hashes, emb in self.store.chunk_vectors(ids):
-            sims = vectors @ emb.T
-            for k, (aid, version) in enumerate(zip(article_ids, hashes, strict=True)):
-                if current.get(aid) != version:
-                    continue  # an old version's chunks, or an article not committed (yet)
-                j = col[aid]
-                out[:, j] = np.maximum(out[:, j], sims[:, k])
-        return np.clip(out, 0.0, 1.0)
+        hits: dict[str, list[ChunkHit]] = {}
+        for j, aid in enumerate(ids):
+            cv = found.get(aid)
+            if cv is None or not len(cv.vectors):
+                continue  # not committed (yet)
+            sims = vectors @ cv.vectors.T
+            out[:, j] = sims.max(axis=1)
+            best = sims.max(axis=0)
+            hits[aid] = [
+                ChunkHit(aid, int(cv.spans[k, 0]), int(cv.spans[k, 1]), int(cv.spans[k, 2]), float(best[k]))
+                for k in np.argsort(-best)[:5]
+            ]
+        return np.clip(out, 0.0, 1.0), hits
+
+    def _nearest(self, vectors: np.ndarray, index: PersistentLexicalIndex) -> dict[str, float]:
+        """Dense candidates: the articles nearest to the story's sentences (by their mean vector)."""
+        return index.nearest(vectors, self.config.dense_k)
+
+    def _chunk_vectors(
+        self, ids: list[str], infos: dict[str, ArticleInfo], index: PersistentLexicalIndex
+    ) -> dict[str, ChunkVectors]:
+        """The current version's chunk vectors of each candidate."""
+        current = {aid: info.version for aid, info in infos.items()}
+        stored = index.chunk_vectors(ids)
+        found = {aid: cv for aid, (version, cv) in stored.items() if current.get(aid) == version}
+        lagging = {aid: current[aid] for aid in ids if aid not in found and aid in current}
+        if lagging:
+            log.debug("chunk vectors of %d candidate(s) read from the store", len(lagging))
+            found.update(self.store.stored_chunk_vectors(lagging))
+        return found
 
     def _coverage_matrix(
         self, ids: list[str], query: _Query, index: PersistentLexicalIndex
@@ -174,17 +198,13 @@ class OriginalFinder:
         coverage: np.ndarray,
         specifics: np.ndarray,
         lexical: dict[str, float],
-        hits: list[list[ChunkHit]],
+        hits: dict[str, list[ChunkHit]],
     ) -> SearchResult:
         cfg = self.config
         w = query.weights / query.weights.sum()
         scores = w @ evidence
         explained = evidence >= cfg.sentence_evidence
         top_lex = max(lexical.values(), default=1.0) or 1.0
-        by_article: dict[str, list[ChunkHit]] = {}
-        for row in hits:
-            for h in row:
-                by_article.setdefault(h.article_id, []).append(h)
         candidates = [
             Candidate(
                 info=infos[aid],
@@ -194,7 +214,7 @@ class OriginalFinder:
                 coverage=round(float(w @ coverage[:, j]), 4),
                 specifics=round(float(specifics[j]), 4),
                 sentences=int(explained[:, j].sum()),
-                hits=tuple(sorted(by_article.get(aid, []), key=lambda h: -h.similarity)[:5]),
+                hits=tuple(hits.get(aid, ())),
             )
             for j, aid in enumerate(ids)
         ]

@@ -4,7 +4,8 @@ Two collections per embedding space (vectors from different models never mix):
 
 * ``<prefix>-articles-<space>``: one record per article; the document is the article's
   full original text (quoted verbatim later), metadata holds title, URL, date, source and
-  the text's hash; the vector is the mean of its chunk vectors.
+  the text's hash; the vector is a one-number placeholder (nothing searches articles by
+  vector: their mean vectors are in the search index; stores from before keep the mean).
 * ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article: their
   vectors and offsets only (the text is the article's, cut at the offsets; a chunk's own copy
   would only feed Chroma's full-text index, which factdiff never queries).
@@ -18,10 +19,12 @@ the old version's chunks are deleted. Readers ignore chunks whose hash is not th
 article's current one.
 
 An embedded store is shared with other processes through its files: writes hold the data
-directory's :class:`~retrieval.locking.WriteLock`, and a process that sees another one's
-change (the revision moved without it writing) reopens its client before reading on, since
-an embedded client keeps its vector index in memory. Orphan chunks (left by a process that was
-killed between the two writes) are swept by the first write of each process.
+directory's :class:`~retrieval.locking.WriteLock`, and a process that is about to write after
+another one's change (the revision moved without it writing) reopens its client first, since
+an embedded client keeps its vector index in memory. Reads never need that: checks take the
+vectors from the search index (:mod:`retrieval.lexindex`), and articles from SQLite. Orphan
+chunks (left by a process that was killed between the two writes) are swept by the first write
+of each process.
 
 Provenance: the first stored version of a text keeps its title, URL, source and date. The
 same text met at another place (URL, or file) is a copy: its place is recorded as a further
@@ -38,7 +41,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -48,11 +51,11 @@ import courlan
 import numpy as np
 import tiktoken
 
-from retrieval.changelog import MARGIN, ChangeLog
+from retrieval.changelog import MARGIN, Change, ChangeLog
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError, StoreError
-from retrieval.lexindex import PersistentLexicalIndex
+from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
 from retrieval.locking import WriteLock
 from retrieval.models import (
     ArticleDraft,
@@ -108,6 +111,10 @@ class StoreConfig:
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     # records per read: SQLite refuses a query with over 32,766 variables (40k chunks did)
     read_page: int = 5000
+    # HNSW links per record in the collections nobody searches by vector (articles, change log):
+    # an embedded client holds a touched collection's graph in memory (at Chroma's default of 16,
+    # 0.55 KB per 1-d record measured at 20k records; see docs/benchmarks.md)
+    unsearched_neighbors: int = 4
 
 
 @dataclass
@@ -158,6 +165,7 @@ class SourceStore:
         self._guard: AbstractContextManager[Any] = threading.RLock() if reopen else nullcontext()
         self._space = _SAFE_ID.sub("-", embedder.name).strip("-.")
         self._swept = False
+        self._index_ok = True  # this write's changes all reached the search index
         self._writer: int | None = None
         self._open_collections()
         try:
@@ -168,10 +176,9 @@ class SourceStore:
 
     def _open_collections(self) -> None:
         try:
+            unsearched = {"hnsw": {"space": "cosine", "max_neighbors": self.config.unsearched_neighbors}}
             self.articles = self.client.get_or_create_collection(
-                f"{self.config.prefix}-articles-{self._space}",
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                f"{self.config.prefix}-articles-{self._space}", embedding_function=None, configuration=unsearched
             )
             self.chunks = self.client.get_or_create_collection(
                 f"{self.config.prefix}-chunks-{self._space}",
@@ -179,31 +186,36 @@ class SourceStore:
                 configuration={"hnsw": {"space": "cosine"}},
             )
             self.changes = self.client.get_or_create_collection(
-                f"{self.config.prefix}-changes-{self._space}", embedding_function=None
+                f"{self.config.prefix}-changes-{self._space}", embedding_function=None, configuration=unsearched
             )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
             raise StoreError(f"cannot open the source store: {exc}") from exc
+        # Nothing searches the articles by vector (their mean vectors are in the search index):
+        # a new store gives each a one-number placeholder, so that the vector index Chroma loads
+        # with the collection stays small; a store from before keeps its dimension (Chroma
+        # fixes it at the first write) and so takes the mean vectors as before.
+        dimension = getattr(getattr(self.articles, "_model", None), "dimension", None)
+        self._article_vectors = dimension not in (None, 1)
         self.changelog = ChangeLog(self.changes, self._call)
 
     # ---- other processes -----------------------------------------------------------------
 
     def refresh(self) -> str:
-        """The store's revision, after catching up with what other processes stored or removed.
+        """The store's revision (it moves with every write, by any process).
 
-        Call it before a piece of work (a check): an embedded client that missed another
-        process's writes is reopened (under the write lock, so never mid-write)."""
-        revision = self.revision()
-        if revision != self._seen and self._reopen is not None:
-            with self._write_lock():
-                self._catch_up()
-        self._seen = self.revision() if self._reopen is not None else revision
-        return self._seen
+        Reading never needs a new client: a check reads articles and metadata, which every
+        client reads from the store's SQLite file as they are, and takes vectors from the search
+        index (:mod:`retrieval.lexindex`), never from Chroma's vector index, the one thing an
+        embedded client keeps in memory and misses other processes' writes to. Only a write
+        reopens a client that another process's write made stale (:meth:`_catch_up`)."""
+        return self.revision()
 
     def _catch_up(self) -> None:
-        """With the write lock held: reopen the client if another process wrote since we looked."""
+        """With the write lock held: reopen the client if another process wrote since it was
+        opened (or since this process last wrote), so that it never writes from a stale index."""
         if self._reopen is None or self.revision() == self._seen:
             return
-        log.info("the store changed in another process; reopening it")
+        log.info("the store changed in another process; reopening it before writing")
         self._reopen_client()
 
     def _reopen_client(self) -> None:
@@ -372,9 +384,7 @@ class SourceStore:
             with self._write_lock():
                 self._before_write()
                 self._add_locked(cleaned, outcomes, ready)
-                self._seen = self.revision()
-                if self.lock is not None:  # the only writer: caught up before its write, which applied itself
-                    self._synced = self._seen
+                self._after_write()
         except StoreError as exc:
             return [
                 o or IngestOutcome(d.origin, "failed", error=str(exc)) for o, d in zip(outcomes, drafts, strict=True)
@@ -480,17 +490,28 @@ class SourceStore:
             self._call(lambda: self.articles.delete(ids=[article_id]))
             self._bump()
             self._changed(removed=[article_id])
-            self._seen = self.revision()
-            if self.lock is not None:
-                self._synced = self._seen
+            self._after_write()
         return info
+
+    def _after_write(self) -> None:
+        """With the write lock held, after this process's write: note the revision. The only
+        writer of an embedded store, caught up before its write, which applied itself to the
+        search index: the index holds this revision, which it records for every process on the
+        machine (they need not read the change log while the store stays at it)."""
+        self._seen = self.revision()
+        if self.lock is not None:
+            self._synced = self._seen
+            if self._index_ok:
+                self._try(lambda: self.lexical.set_meta("revision", self._seen))
+        self._index_ok = True
 
     def _before_write(self) -> None:
         """With the write lock held: catch up with other processes, then (once per process)
         sweep chunks that no article owns any more."""
         self._catch_up()
         if self.lock is not None and self._synced != self.revision():
-            self._sync_lexical()  # so that this writer may move the change-log cursor on after its write
+            if not self._holds(self.revision()):
+                self._sync_lexical()  # so that this writer may move the change-log cursor on after its write
             self._synced = self.revision()
         if not self._swept:
             self._swept = True
@@ -502,20 +523,39 @@ class SourceStore:
         """Delete chunks whose article is missing or holds another version of the text: what a
         process killed between writing chunks and its article leaves behind. Without the write
         lock (a Chroma server) only chunks older than an hour go: younger ones may belong to
-        another process's write in flight."""
+        another process's write in flight.
+
+        Only the chunks written since the last sweep recorded in the search index are read
+        (with a Chroma server, an hour further back: what was too young to go then), and the
+        versions of just their articles: reading every chunk's metadata made each ingest
+        process's first write grow with the archive (13 s of a 1,000-article ingest at 20k)."""
+        started = time.time()
+        last = self.lexical.get_meta("swept")
+        cutoff = None if self.lock is not None else started - ORPHAN_AGE
+        where = None
+        if last is not None:
+            since = float(last) - (0 if self.lock is not None else ORPHAN_AGE) - 1
+            where = {"written": {"$gte": int(since)}}
+        chunks: list[tuple[str, dict[str, Any]]] = []
+        for ids, metas, _ in self._chunk_pages(where, ["metadatas"]):
+            chunks.extend((cid, meta or {}) for cid, meta in zip(ids, metas, strict=True))
         current: dict[str, str] = {}
-        for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
-            current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
-        cutoff = None if self.lock is not None else time.time() - ORPHAN_AGE
-        orphans = []
-        for ids, metas, _ in self._chunk_pages(None, ["metadatas"]):
-            for cid, meta in zip(ids, metas, strict=True):
-                m = meta or {}
-                if current.get(str(m.get("article_id"))) == m.get("text_hash"):
-                    continue
-                if cutoff is None or float(m.get("written", 0)) < cutoff:
-                    orphans.append(cid)
+        if where is None:
+            for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
+                current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
+        else:
+            owners = sorted({str(m.get("article_id")) for _, m in chunks})
+            for b in range(0, len(owners), self.config.read_page):
+                infos = self.infos(owners[b : b + self.config.read_page])
+                current.update((aid, info.version) for aid, info in infos.items())
+        orphans = [
+            cid
+            for cid, m in chunks
+            if current.get(str(m.get("article_id"))) != m.get("text_hash")
+            and (cutoff is None or float(m.get("written", 0)) < cutoff)
+        ]
         self._delete_chunk_ids(orphans)
+        self._try(lambda: self.lexical.set_meta("swept", repr(started)))
         return len(orphans)
 
     def _delete_chunks(self, where: dict[str, Any]) -> None:
@@ -627,7 +667,7 @@ class SourceStore:
             means = []
             for _, _, v in parts:
                 m = v.mean(axis=0) if len(v) else np.zeros(all_vecs.shape[1], dtype=np.float32)
-                means.append((m / (np.linalg.norm(m) or 1.0)).tolist())
+                means.append((m / (np.linalg.norm(m) or 1.0)).tolist() if self._article_vectors else [1.0])
             self._call(
                 lambda: self.articles.upsert(
                     ids=[p.article_id for _, p, _ in parts],
@@ -646,7 +686,13 @@ class SourceStore:
                         {"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
                     )
                 )
-        self._changed(stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts])
+        self._changed(
+            stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts],
+            vectors={
+                p.article_id: ChunkVectors(v, np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=np.int32))
+                for _, p, v in parts
+            },
+        )
 
     # ---- the lexical index ------------------------------------------------------------------
 
@@ -656,25 +702,55 @@ class SourceStore:
         Nothing is rebuilt: the index takes in the change log's records since it last looked
         (a local index that never saw this store is built once from the stored texts)."""
         revision = self.refresh()
-        if revision != self._synced:
-            self._sync_lexical()
-            self._synced = revision
+        if revision != self._synced and not self._holds(revision):
+            # An embedded store's writer applies its own writes to the shared index under the
+            # write lock: wait for the write in flight (one batch's commit, not its embedding),
+            # after which the index usually holds the revision and nothing is read. Only a
+            # writer that died half-way, or an index from before, is caught up here.
+            with self._write_lock():
+                revision = self.refresh()
+                if not self._holds(revision) and not self._sync_lexical():
+                    return self.lexical.refresh()  # not caught up in full: look again next time
+        self._synced = revision
         return self.lexical.refresh()
 
-    def _changed(self, stored: Sequence[tuple[str, str, str]] = (), removed: Sequence[str] = ()) -> None:
-        """Right after a commit point: log the change, then apply it to the lexical index. A
-        failure here is healed by the next catch-up (the index is compared with the store)."""
+    def _holds(self, revision: str) -> bool:
+        """Whether the (embedded store's) search index is known to hold ``revision``: its last
+        writer recorded it, having applied its own write (so the change log need not be read,
+        nor Chroma's index of it loaded)."""
+        return (
+            self.lock is not None
+            and self.lexical.get_meta("revision") == revision
+            and not self.lexical.missing_vectors()
+        )
+
+    def _changed(
+        self,
+        stored: Sequence[tuple[str, str, str]] = (),
+        removed: Sequence[str] = (),
+        vectors: Mapping[str, ChunkVectors] | None = None,
+    ) -> None:
+        """Right after a commit point: log the change, then apply it (with the stored articles'
+        chunk vectors) to the search index. A failure here is healed by the next catch-up (the
+        index is compared with the store)."""
         self._try(lambda: self.changelog.record([(aid, v) for aid, v, _ in stored], removed))
         try:
-            self.lexical.apply(stored, removed)
+            self.lexical.apply(stored, removed, vectors)
             if self.lock is not None:  # one writer at a time, caught up before writing: nothing is missed
                 self.lexical.set_meta("cursor", repr(time.time()))
         except Exception as exc:  # a locked or broken index file must not fail a committed write
+            self._index_ok = False
             log.warning("updating the lexical index failed (the next check catches up): %s", exc)
 
-    def _sync_lexical(self) -> None:
+    def _sync_lexical(self) -> bool:
+        """Take in the change log's records since the index last looked; False when the index
+        and the store still differ in count while others are writing (caught up at a later
+        call: a whole reconciliation reads every article's metadata, which at 100k articles on
+        a Chroma server takes seconds, and during another process's ingest a count read after
+        the log nearly always includes a commit whose record is not written yet)."""
         started = time.time()
         cursor = self.lexical.get_meta("cursor")
+        changes: list[Change] = []
         if cursor is None:
             self._reconcile_lexical()
         else:
@@ -691,9 +767,18 @@ class SourceStore:
                 len(changes),
                 len(stale),
             )
+        complete = True
         if len(self.lexical.refresh()) != self.count():
-            self._reconcile_lexical()
+            if changes and self.lock is None:
+                complete = False  # the store is being written: look again at the next check
+            else:
+                self._reconcile_lexical()
+        missing = self.lexical.missing_vectors()
+        if missing:  # an index from before it kept the vectors: taken in once
+            log.info("search index: taking in the chunk vectors of %d article(s)", len(missing))
+            self._reindex(missing)
         self.lexical.set_meta("cursor", repr(started))
+        return complete
 
     def _reconcile_lexical(self) -> None:
         """Make the lexical index hold exactly the stored versions (reads every article's
@@ -709,13 +794,34 @@ class SourceStore:
         self._reindex(stale)
 
     def _reindex(self, ids: Sequence[str], page: int = 500) -> None:
-        """Bring the index's copy of ``ids`` to their stored version (removing those gone)."""
+        """Bring the index's copy of ``ids`` to their stored version, chunk vectors included
+        (removing those gone)."""
         for b in range(0, len(ids), page):
             part = ids[b : b + page]
             found = self.get_many(part)
             self.lexical.apply(
-                [(aid, a.info.version, a.text) for aid, a in found.items()], [aid for aid in part if aid not in found]
+                [(aid, a.info.version, a.text) for aid, a in found.items()],
+                [aid for aid in part if aid not in found],
+                self.stored_chunk_vectors({aid: a.info.version for aid, a in found.items()}),
             )
+
+    def stored_chunk_vectors(self, versions: Mapping[str, str]) -> dict[str, ChunkVectors]:
+        """The chunk vectors and offsets that Chroma holds for each article's given version."""
+        rows: dict[str, list[tuple[int, int, int, Any]]] = {}
+        where = {"article_id": {"$in": sorted(versions)}}
+        for _, metas, vectors in self._chunk_pages(where, ["embeddings", "metadatas"]) if versions else ():
+            for m, v in zip(metas, vectors, strict=True):
+                aid = str(m["article_id"])
+                if versions.get(aid) == str(m.get("text_hash", "")):
+                    rows.setdefault(aid, []).append((int(m["index"]), int(m["start"]), int(m["end"]), v))
+        out: dict[str, ChunkVectors] = {}
+        for aid, chunks in rows.items():
+            chunks.sort(key=lambda r: r[0])
+            out[aid] = ChunkVectors(
+                np.asarray([r[3] for r in chunks], dtype=np.float32),
+                np.array([r[:3] for r in chunks], dtype=np.int32),
+            )
+        return out
 
     def _bump(self) -> None:
         self._try(lambda: self.articles.modify(metadata={"revision": uuid.uuid4().hex[:12]}))

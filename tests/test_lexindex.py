@@ -1,5 +1,6 @@
-"""retrieval.lexindex: the persistent lexical index ranks as the in-memory one, changes in place,
-and is shared by processes; the store keeps it in step and other stores catch up from its log."""
+"""retrieval.lexindex: the persistent search index ranks as the in-memory one, changes in place,
+keeps the articles' chunk vectors and finds the nearest by them, and is shared by processes;
+the store keeps it in step and other stores catch up from its log."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.embeddings import Embedder
 from retrieval.lexical import LexicalIndex
-from retrieval.lexindex import PersistentLexicalIndex
+from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
 from retrieval.store import SourceStore, StoreConfig
 from retrieval.tokens import get_encoding
 from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3
@@ -100,7 +102,7 @@ def test_another_process_sees_the_changes_of_one_that_wrote_the_file(tmp_path: P
     assert [i for i, _ in reader.search("new schools open")] == []
     script = textwrap.dedent(
         f"""
-        from retrieval.lexindex import PersistentLexicalIndex
+        from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
         from tests.test_lexical import DOCS
         index = PersistentLexicalIndex({str(path)!r})
         index.apply([(i, "v1", t) for i, t in DOCS[2:]], removed=["ferry"])
@@ -111,6 +113,95 @@ def test_another_process_sees_the_changes_of_one_that_wrote_the_file(tmp_path: P
     reader.refresh()
     assert reader.search("new schools open")[0][0] == "schools"
     assert_same_ranking(reader, LexicalIndex([d for d in DOCS if d[0] != "ferry"]))
+
+
+# --- chunk vectors ---------------------------------------------------------------------------
+
+
+def unit(*rows: list[float]) -> np.ndarray:
+    arr = np.array(rows, dtype=np.float32)
+    return arr / np.linalg.norm(arr, axis=1, keepdims=True)
+
+
+def chunks(*rows: list[float]) -> ChunkVectors:
+    spans = np.array([(i, 10 * i, 10 * i + 9) for i in range(len(rows))], dtype=np.int32)
+    return ChunkVectors(unit(*rows), spans)
+
+
+VECTORS = {
+    "harbour": chunks([1, 0, 0, 0], [0.9, 0.1, 0, 0]),
+    "ferry": chunks([0, 1, 0, 0]),
+    "budget": chunks([0, 0, 1, 0], [0, 0.2, 1, 0], [0, 0, 0.8, 0.2]),
+}
+
+
+def with_vectors(path: Path | str = ":memory:") -> PersistentLexicalIndex:
+    index = PersistentLexicalIndex(path)
+    texts = dict(DOCS)
+    index.apply([(i, "v1", texts[i]) for i in VECTORS], vectors=VECTORS)
+    return index
+
+
+def test_the_index_keeps_each_articles_chunk_vectors_and_offsets() -> None:
+    index = with_vectors()
+    got = index.chunk_vectors(["budget", "harbour", "unknown"])
+    assert set(got) == {"budget", "harbour"}
+    version, cv = got["budget"]
+    assert version == "v1"
+    assert cv.vectors == pytest.approx(VECTORS["budget"].vectors, abs=1e-3)  # kept as float16
+    assert cv.spans.tolist() == [[0, 0, 9], [1, 10, 19], [2, 20, 29]]
+    assert index.missing_vectors() == []
+
+
+def test_the_nearest_articles_are_found_by_their_mean_vector() -> None:
+    index = with_vectors()
+    near = index.nearest(unit([0.1, 0, 1, 0], [1, 0.1, 0, 0]), k=1)
+    assert list(near) == ["budget", "harbour"] or list(near) == ["harbour", "budget"]
+    assert near["harbour"] > 0.9 and near["budget"] > 0.9
+    assert set(index.nearest(unit([0, 1, 0, 0]), k=3)) == {"harbour", "ferry", "budget"}
+
+
+def test_removed_and_replaced_articles_leave_the_nearest_search() -> None:
+    index = with_vectors()
+    index.nearest(unit([1, 0, 0, 0]), k=3)  # its mean vectors are in memory now
+    index.apply(
+        [("ferry", "v2", "The ferry now sails to the harbour.")],
+        removed=["harbour"],
+        vectors={"ferry": chunks([1, 0, 0, 0])},
+    )
+    near = index.nearest(unit([1, 0, 0, 0]), k=3)
+    assert "harbour" not in near and near["ferry"] == pytest.approx(1.0, abs=1e-3)
+    assert index.chunk_vectors(["ferry"])["ferry"][0] == "v2"
+    assert "harbour" not in index.chunk_vectors(["harbour"])
+
+
+def test_an_article_stored_without_vectors_is_listed_and_takes_them_in_later() -> None:
+    index = PersistentLexicalIndex()
+    index.apply([("ferry", "v1", dict(DOCS)["ferry"])])
+    assert index.missing_vectors() == ["ferry"] and index.nearest(unit([0, 1, 0, 0]), k=2) == {}
+    assert index.apply([("ferry", "v1", dict(DOCS)["ferry"])], vectors={"ferry": VECTORS["ferry"]}) == 0
+    assert index.missing_vectors() == []
+    assert list(index.nearest(unit([0, 1, 0, 0]), k=2)) == ["ferry"]
+
+
+def test_another_processs_vectors_reach_the_nearest_search(tmp_path: Path) -> None:
+    path = tmp_path / "lexical.sqlite"
+    reader = with_vectors(path)
+    assert "schools" not in reader.nearest(unit([0, 0, 0, 1]), k=4)
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
+        from tests.test_lexical import DOCS
+        index = PersistentLexicalIndex({str(path)!r})
+        cv = ChunkVectors(np.array([[0, 0, 0, 1]], dtype=np.float32), np.array([[0, 0, 5]], dtype=np.int32))
+        index.apply([("schools", "v1", dict(DOCS)["schools"])], removed=["budget"], vectors={{"schools": cv}})
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    near = reader.nearest(unit([0, 0, 0, 1]), k=4)
+    assert set(near) == {"harbour", "ferry", "schools"} and near["schools"] == pytest.approx(1.0, abs=1e-3)
 
 
 # --- kept in step with the store -------------------------------------------------------------
@@ -148,3 +239,55 @@ def test_a_change_the_index_missed_is_healed_at_the_next_catch_up(store: SourceS
     store.lexical.set_meta("cursor", "9e12")  # ... and its log record were lost
     store.add(HARWICH_NOTICE)
     assert len(store.lexical_index()) == 2
+
+
+def test_the_store_gives_the_index_the_vectors_it_stored(store: SourceStore) -> None:
+    q3 = store.add(NORRLAND_Q3).article_id or ""
+    version, cv = store.lexical_index().chunk_vectors([q3])[q3]
+    held = store.stored_chunk_vectors({q3: version})[q3]
+    assert cv.spans.tolist() == held.spans.tolist()
+    assert cv.vectors == pytest.approx(held.vectors, abs=2e-3)
+    assert list(store.lexical_index().nearest(held.vectors[:1], k=1)) == [q3]
+
+
+def test_an_index_from_before_it_kept_vectors_takes_them_in_from_the_store(tmp_path: Path, wordllama: Embedder) -> None:
+    import sqlite3
+
+    from bot import wiring
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    writer = wiring.source_store(settings, emb=wordllama)
+    ids = [o.article_id or "" for o in writer.add_many([NORRLAND_Q3, HARWICH_NOTICE])]
+    path = writer.lexical.path
+    with sqlite3.connect(path) as db:  # the index as an older factdiff left it
+        db.execute("DROP TABLE vectors")
+    reader = wiring.source_store(settings, emb=wordllama)
+    assert sorted(reader.lexical.missing_vectors()) == sorted(ids)
+    index = reader.lexical_index()
+    assert index.missing_vectors() == [] and set(index.chunk_vectors(ids)) == set(ids)
+
+
+def test_a_machine_defers_a_whole_reconciliation_while_others_are_writing(
+    chroma_memory: object, wordllama: Embedder
+) -> None:
+    """On a Chroma server a count read after the change log nearly always includes a commit
+    whose record is not written yet: reading every article's metadata then (seconds at 100k)
+    is put off until the log is quiet, and the index is compared again at every check till then."""
+    config = StoreConfig(prefix="t" + uuid.uuid4().hex[:10])
+    writer = SourceStore(chroma_memory, wordllama, get_encoding(), config)
+    writer.add(NORRLAND_Q2)
+    reader = SourceStore(chroma_memory, wordllama, get_encoding(), config)
+    assert len(reader.lexical_index()) == 1
+    q3 = writer.add(NORRLAND_Q3).article_id or ""
+    committed = writer.get(q3)
+    writer.articles.upsert(  # a commit whose change-log record another writer has not written yet
+        ids=["in-flight"],
+        embeddings=[[1.0]],
+        documents=[HARWICH_NOTICE.text],
+        metadatas=[committed.info.extra | {"text_hash": "f" * 64}],
+    )
+    caught_up = reader.lexical_index()
+    assert q3 in caught_up.versions() and "in-flight" not in caught_up.versions()
+    reader.lexical.set_meta("cursor", "9e12")  # the log quiet since
+    assert "in-flight" in reader.lexical_index().versions()

@@ -5,6 +5,7 @@ All run the real ``factdiff`` command in real processes."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,7 @@ import pytest
 
 from bot import wiring
 from bot.settings import Settings
+from retrieval.locking import QUIET_WAIT
 from retrieval.search import OriginalFinder
 from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3, NORRLAND_Q3_STORY
 from tests.conftest import REPO, run_cli
@@ -102,7 +104,7 @@ def test_two_processes_ingesting_into_one_store_at_once_leave_it_working(
 
 def test_a_second_writer_waits_for_the_first_and_says_so(tmp_path: Path, cli_env: dict[str, str]) -> None:
     source = source_file(tmp_path, "q3.txt", NORRLAND_Q3)
-    holder = hold_the_lock(tmp_path / "data", 3)
+    holder = hold_the_lock(tmp_path / "data", QUIET_WAIT + 6)  # past the quiet wait, with time to load
     done = run_cli(["ingest", str(source)], {**cli_env, "FACTDIFF_LOCK_TIMEOUT": "60"}, cwd=tmp_path)
     holder.wait(timeout=30)
     assert done.returncode == 0, done.stderr
@@ -164,7 +166,7 @@ def test_the_bots_admin_adds_wait_for_the_same_lock(tmp_path: Path) -> None:
     waits: list[str] = []
     store = wiring.source_store(settings, on_wait=waits.append)
     checker = Checker(store, None, FetchPolicy())
-    holder = hold_the_lock(tmp_path / "data", 2)
+    holder = hold_the_lock(tmp_path / "data", QUIET_WAIT + 3)
     outcome = checker.add_file("q3.txt", source_file(tmp_path, "q3.txt", NORRLAND_Q3).read_bytes())
     assert holder.wait(timeout=30) == 0  # it held the lock to the end: the add waited for it
     assert outcome.status == "added" and waits and "waiting up to 60 s" in waits[0]
@@ -215,3 +217,50 @@ def test_checks_keep_answering_while_another_process_ingests(tmp_path: Path, cli
     assert writer.returncode == 0, err
     assert answers and set(answers) == {"notice-7"}
     assert finder.find(invented_article(399)["text"]).matches[0].info.id == "notice-399"
+
+
+def test_a_reading_process_keeps_its_client_while_others_write_and_reopens_only_to_write(
+    tmp_path: Path, cli_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Checks read articles from SQLite and vectors from the search index, which another
+    process's writes reach at once: no new client (an embedded client's vector index is
+    reloaded in full, and Chroma keeps the old one's). A write still opens a fresh client
+    first, so that it never writes from a stale vector index."""
+    settings = Settings(data_dir=tmp_path / "data")
+    seed = write_jsonl(tmp_path / "seed.jsonl", range(0, 20))
+    assert run_cli(["ingest", "-q", "--jsonl", str(seed)], cli_env, cwd=tmp_path).returncode == 0
+    store = wiring.source_store(settings)
+    finder = OriginalFinder(store)
+    assert finder.find(invented_article(3)["text"]).matches[0].info.id == "notice-3"
+    client = store.client
+
+    more = write_jsonl(tmp_path / "more.jsonl", range(20, 40))
+    assert run_cli(["ingest", "-q", "--jsonl", str(more)], cli_env, cwd=tmp_path).returncode == 0
+    assert run_cli(["sources", "remove", "notice-3"], cli_env, cwd=tmp_path).returncode == 0
+    caplog.set_level(logging.INFO, logger="retrieval.store")
+    found = finder.find(invented_article(31)["text"])
+    # the writers recorded in the shared search index that it holds their writes: no change log read
+    assert not [r for r in caplog.records if "caught up" in r.getMessage()]
+    assert found.matches[0].info.id == "notice-31"
+    assert found.matches[0].hits and found.matches[0].hits[0].article_id == "notice-31"
+    assert "notice-3" not in {c.info.id for c in finder.find(invented_article(3)["text"]).considered}
+    assert store.client is client  # read throughout with the same client
+
+    outcome = store.add(NORRLAND_Q3)
+    assert outcome.status == "added" and store.client is not client  # reopened before writing
+    listed = run_cli(["sources", "list", "--format", "json"], cli_env, cwd=tmp_path)
+    assert len(json.loads(listed.stdout)) == 40  # 40 ingested, one removed, one added here
+    assert finder.find(NORRLAND_Q3_STORY).matches[0].info.title == NORRLAND_Q3.title
+
+
+def test_a_moment_of_waiting_for_the_lock_is_not_worth_a_word(tmp_path: Path) -> None:
+    """A check waiting for another process's write holds the lock for a moment: a writer that
+    meets it waits quietly; one that waits longer says so (the test above)."""
+    from retrieval.locking import WriteLock
+
+    waits: list[str] = []
+    lock = WriteLock(tmp_path / "data" / "chroma", 60, waits.append)
+    holder = hold_the_lock(tmp_path / "data", QUIET_WAIT / 4)
+    with lock.hold():
+        assert holder.poll() is not None or holder.wait(timeout=5) == 0  # the holder let go first
+    assert waits == []

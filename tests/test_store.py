@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from retrieval.chunking import chunk_text
+from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError
 from retrieval.models import ArticleDraft
 from retrieval.store import SourceStore, StoreConfig, canonical_url, text_hash
@@ -264,6 +266,29 @@ def test_orphan_chunks_left_by_a_killed_ingest_are_swept_by_the_next_write(store
     assert "a-killed:0123456789ab:0" not in remaining
     # without a write lock (a Chroma server), a young chunk may be another process's write in flight
     assert "a-writing:0:0" in remaining
+
+
+def test_a_later_process_sweeps_what_was_left_since_the_last_sweep(tmp_path: Path, wordllama: Embedder) -> None:
+    """The sweep reads the chunks written since the last one (recorded in the search index)."""
+    from bot import wiring
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    first = wiring.source_store(settings, emb=wordllama)
+    kept = first.add(NORRLAND_Q3).article_id or ""
+    assert first.lexical.get_meta("swept") is not None
+    vector = wordllama.embed(["left behind"]).tolist()
+    left = {"article_id": "a-killed", "text_hash": "0123456789ab", "index": 0, "start": 0, "end": 11}
+    first.chunks.upsert(
+        ids=["a-killed:0123456789ab:0"], embeddings=vector, metadatas=[{**left, "written": int(time.time()) + 1}]
+    )
+    stale = {**left, "article_id": kept, "text_hash": "ba9876543210", "written": int(time.time()) + 1}
+    first.chunks.upsert(ids=[f"{kept}:ba9876543210:0"], embeddings=vector, metadatas=[stale])
+    later = wiring.source_store(settings, emb=wordllama)  # another process's first write sweeps
+    assert later.add(HARWICH_NOTICE).status == "added"
+    remaining = set(later.chunks.get()["ids"])
+    assert "a-killed:0123456789ab:0" not in remaining and f"{kept}:ba9876543210:0" not in remaining
+    assert sum(1 for cid in remaining if cid.startswith(f"{kept}:")) == later.get(kept).info.chunks
 
 
 def test_an_article_with_more_chunks_than_sqlite_has_variables_can_be_read(store: SourceStore) -> None:
