@@ -104,13 +104,27 @@ def test_two_processes_ingesting_into_one_store_at_once_leave_it_working(
 
 def test_a_second_writer_waits_for_the_first_and_says_so(tmp_path: Path, cli_env: dict[str, str]) -> None:
     source = source_file(tmp_path, "q3.txt", NORRLAND_Q3)
-    holder = hold_the_lock(tmp_path / "data", QUIET_WAIT + 6)  # past the quiet wait, with time to load
-    done = run_cli(["ingest", str(source)], {**cli_env, "FACTDIFF_LOCK_TIMEOUT": "60"}, cwd=tmp_path)
-    holder.wait(timeout=30)
-    assert done.returncode == 0, done.stderr
-    assert "another factdiff process is writing to the store" in done.stderr
-    assert "waiting up to 60 s (FACTDIFF_LOCK_TIMEOUT)" in done.stderr
-    assert "1 added" in done.stdout
+    # the other writer holds the lock until this one says it waits (however long loading takes
+    # on a busy machine), and past the quiet wait
+    holder = hold_the_lock(tmp_path / "data", 600)
+    writer = cli(["ingest", str(source)], {**cli_env, "FACTDIFF_LOCK_TIMEOUT": "60"}, tmp_path)
+    said: list[str] = []
+    try:
+        assert writer.stderr is not None
+        for line in writer.stderr:
+            said.append(line)
+            if "another factdiff process is writing to the store" in line:
+                break
+        assert holder.poll() is None, "the lock was released before the writer said it waits"
+    finally:
+        holder.kill()
+        holder.wait()
+    out, err = writer.communicate(timeout=300)
+    said.append(err)
+    assert writer.returncode == 0, "".join(said)
+    assert "another factdiff process is writing to the store" in "".join(said)
+    assert "waiting up to 60 s (FACTDIFF_LOCK_TIMEOUT)" in "".join(said)
+    assert "1 added" in out
 
 
 def test_a_writer_that_cannot_get_the_lock_in_time_is_refused_clearly(tmp_path: Path, cli_env: dict[str, str]) -> None:
