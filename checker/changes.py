@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -269,11 +269,10 @@ def _strip_idioms(text: str) -> str:
     return low
 
 
-def _negated(text: str) -> list[tuple[str, frozenset[str]]]:
-    """(negator, content terms it governs up to the next punctuation or "but") of each negation."""
+def _negations(text: str) -> list[tuple[str, list[str]]]:
+    """(negator, the words it governs up to the next punctuation or "but") of each negation."""
     lx = lexicon()
-    low = _strip_idioms(text)
-    ws = re.findall(r"[\w'\u2019-]+|[,;:.!?]", low)
+    ws = re.findall(r"[\w'\u2019-]+|[,;:.!?]", _strip_idioms(text))
     out = []
     for k, w in enumerate(ws):
         neg = w if w in lx.negators else "n't" if re.search(r"n['\u2019]t$", w) else None
@@ -284,40 +283,39 @@ def _negated(text: str) -> list[tuple[str, frozenset[str]]]:
             if x in ",;:.!?" or x in lx.negation_scope_ends:
                 break
             governed.append(x)
-        out.append((neg, term_set(" ".join(governed))))
+        out.append((neg, governed))
     return out
+
+
+def _negated(text: str) -> list[tuple[str, frozenset[str]]]:
+    """(negator, content terms it governs) of each negation."""
+    return [(neg, term_set(" ".join(governed))) for neg, governed in _negations(text)]
 
 
 def negated_heads(text: str) -> set[str]:
     """The first content term each negation of the text governs: "is not intended to wage war"
     gives "intend". Two sentences that negate the same head deny the same kind of thing."""
-    lx = lexicon()
-    low = _strip_idioms(text)
-    ws = re.findall(r"[\w'\u2019-]+|[,;:.!?]", low)
     heads = set()
-    for k, w in enumerate(ws):
-        if not (w in lx.negators or re.search(r"n['\u2019]t$", w)):
-            continue
-        governed: list[str] = []
-        for x in ws[k + 1 : k + 8]:
-            if x in ",;:.!?" or x in lx.negation_scope_ends:
-                break
-            governed.append(x)
+    for _neg, governed in _negations(text):
         first = terms(" ".join(governed))
         if first:
             heads.add(first[0])
     return heads
 
 
-def negation_counterpart(claim: str, candidates: Sequence[tuple[int, str]]) -> tuple[int, list[Change]] | None:
+def negation_counterpart(claim: str, candidates: Iterable[tuple[int, str]]) -> tuple[int, list[Change]] | None:
     """The source sentence whose negation is the claim's counterpart, when the claim's closest
-    sentence negates nothing: the first candidate that negates the same head ("not intended to
-    wage war" for "not intended to reignite hostilities"). Returns its index and the change,
-    none when it denies what the claim denies (the claim's negation is then sourced)."""
+    sentence (the first candidate) negates nothing: the first other candidate that negates the
+    same head ("not intended to wage war" for "not intended to reignite hostilities"). Returns
+    its index and the change, none when it denies what the claim denies (the claim's negation is
+    then sourced). The candidates are only read for a claim that negates something."""
     heads = negated_heads(claim)
-    if not heads or not candidates or _negative(candidates[0][1]):
+    if not heads:
         return None
-    for j, text in candidates[1:]:
+    near = list(candidates)
+    if not near or _negative(near[0][1]):
+        return None
+    for j, text in near[1:]:
         if heads & negated_heads(text):
             return j, _negated_predicate_changed(claim, text)
     return None
@@ -516,11 +514,12 @@ def figure_changes(claim: str, source: str, near: str, facts: SourceFacts) -> li
     if not mine:
         return []
     near_figures = figures(near)
+    source_figures = figures(source)
     spans = [float(d) for d in facts.calendar.spans]
     out = []
     # worked out from the source sentence's figures, the durations near it ("four years and six
     # months"), and the claim's own other figures ("launched in 2017 ... planned five-year life")
-    pool = figures(source) + [g for g in near_figures if g.kind == "duration"]
+    pool = source_figures + [g for g in near_figures if g.kind == "duration"]
     for f in unsupported(mine, pool, facts.figures, spans, own=mine):
         other = counterpart(f, near_figures, mine)
         if other is not None:
@@ -534,25 +533,27 @@ def figure_changes(claim: str, source: str, near: str, facts: SourceFacts) -> li
     # a figure another sentence gives (an older release's) is still changed when the claim's own
     # source sentence counts the same thing, in the same words, and differently
     told = {c.story for c in out}
-    for f, g in role_counterparts(claim, source):
-        if f.text not in told and unsupported([f], figures(source), []):  # not worked out from it
+    for f, g in role_counterparts(claim, mine, source, source_figures):
+        if f.text not in told and unsupported([f], source_figures, []):  # not worked out from it
             out.append(Change("number", f.text, g.text, "", "number-role"))
     return out
 
 
-def role_counterparts(claim: str, source: str) -> list[tuple[Figure, Figure]]:
+def role_counterparts(
+    claim: str, claim_figures: Sequence[Figure], source: str, source_figures: Sequence[Figure]
+) -> list[tuple[Figure, Figure]]:
     """(claim figure, source figure) pairs that count the same thing, and differ: the same kind,
     and at least two of the same terms in the rest of each one's clause ("three had waited more
     than two years" and "30 had waited more than two years"); only where one source figure
     qualifies and none fits."""
-    source_figures = [g for g in figures(source) if g.sense != "unit"]
+    counts = [g for g in source_figures if g.sense != "unit"]
     out = []
-    for f in figures(claim):
+    for f in claim_figures:
         if f.sense in ("unit", "=", ">", "<", ">=", "<="):
             continue  # a bounded or rounded figure restates, it does not count
         mine = _following_terms(claim, f.end)
-        same = [g for g in source_figures if g.kind == f.kind and len(mine & _following_terms(source, g.end)) >= 2]
-        if len(same) == 1 and not any(fits(f, g.value) for g in source_figures):
+        same = [g for g in counts if g.kind == f.kind and len(mine & _following_terms(source, g.end)) >= 2]
+        if len(same) == 1 and not any(fits(f, g.value) for g in counts):
             out.append((f, same[0]))
     return out
 

@@ -275,9 +275,9 @@ class DiffEngine:
             changes.append(change)
         # the claim denies something and its closest sentence denies nothing: the counterpart of
         # its negation is a corresponding sentence that negates the same head, if there is one
-        near = [
+        near = (
             (j, al.sources[j].text) for j in al.best_sources(i, 5) if j == j0 or al.similarity[i, j] >= cfg.align_min
-        ]
+        )
         counterpart = negation_counterpart(claim.text, near)
         paired = False
         if counterpart is not None:

@@ -47,10 +47,14 @@ def _opposites_of(word: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@cache
+def _idioms() -> re.Pattern[str]:
+    alternation = "|".join(re.escape(i) for i in sorted(lexicon().opposite_idioms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w-])")
+
+
 def _words(text: str) -> list[str]:
-    low = text.lower()
-    for idiom in lexicon().opposite_idioms:  # "falls short of" is not the opposite of "rose"
-        low = re.sub(rf"(?<![\w-]){re.escape(idiom)}(?![\w-])", " ", low)
+    low = _idioms().sub(" ", text.lower())  # "falls short of" is not the opposite of "rose"
     return re.findall(r"[a-z][a-z'-]*", low)
 
 
