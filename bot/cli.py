@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from bot import logs, wiring
+from bot.priority import yield_cpu
 from bot.settings import Settings, load_settings
 from retrieval.errors import (
     ConfigError,
@@ -172,6 +173,7 @@ def ingest_cmd(
     from tqdm import tqdm
 
     request = IngestRequest(tuple(targets), tuple(jsonl), tuple(feeds))
+    yield_cpu(ctx.settings.ingest_nice)  # a bulk ingest gives way to the bot's checks
     try:
         store = ctx.store
         policy = wiring.fetch_policy(ctx.settings)

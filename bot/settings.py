@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     max_download_bytes: int = Field(5_000_000, alias="FACTDIFF_MAX_DOWNLOAD_BYTES", ge=10_000)
     log_level: str | None = Field(None, alias="FACTDIFF_LOG_LEVEL")  # None: WARNING, INFO for `slack`
     lock_timeout: float = Field(300.0, alias="FACTDIFF_LOCK_TIMEOUT", ge=0, le=86_400)
+    # CPU priority of `factdiff ingest` (Unix niceness added to its own): a bulk ingest gives way
+    # to the bot's checks on the same machine; 0 keeps it level with them
+    ingest_nice: int = Field(10, alias="FACTDIFF_INGEST_NICE", ge=0, le=19)
     feed_max_entries: int = Field(200, alias="FACTDIFF_FEED_MAX_ENTRIES", ge=1, le=100_000)
     feed_deadline: float = Field(600.0, alias="FACTDIFF_FEED_DEADLINE", gt=0, le=86_400)
     log_format: Literal["text", "json"] = Field("text", alias="FACTDIFF_LOG_FORMAT")

@@ -47,6 +47,12 @@ log = logging.getLogger(__name__)
 
 BLOCK = 1024  # documents per postings blob: a new article rewrites blobs of at most this many entries
 BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's write to the same file
+# WAL pages before the writer copies them into the file: an ingest batch rewrites the newest
+# postings blob of each of its terms, the same blobs batch after batch, so a longer WAL copies
+# each once per checkpoint (SQLite's default of 1,000 pages copied them at every commit). At
+# 100k articles, 1,000 articles' ingest: index commits 2.7 s -> 1.2 s of CPU, 7.5 -> 4.8 GB
+# written (docs/benchmarks.md, issue 13). The WAL file grows to about 64 MB.
+WAL_CHECKPOINT_PAGES = 16384
 DENSE_BLOCK = 16384  # mean vectors compared with a story per step (bounds the step's float32 copy: 16 MB at 256-d)
 
 _SCHEMA = """
@@ -95,6 +101,7 @@ class PersistentLexicalIndex:
         with self._mutex:
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+                self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         self._seen: tuple[int, int] | None = None
@@ -347,7 +354,10 @@ class PersistentLexicalIndex:
         if not n:
             return []
         k1, b = self.k1, self.b
-        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        # One score per document rowid, added to term by term: a term's postings are let go
+        # before the next term's are read, so a check holds one term's postings (common terms
+        # of a 100k archive: tens of thousands of rows) and this array, never all of them.
+        total = np.zeros(0, dtype=np.float32)
         for t, qtf in Counter(terms(text)).items():
             post = self._postings(t)
             if not len(post):
@@ -356,18 +366,18 @@ class PersistentLexicalIndex:
             lengths = post[:, 2].astype(np.float32)
             norm = k1 * (1 - b + b * lengths / max(avgdl, 1.0))
             weight = self._idf_of(len(post)) * (1 + math.log(qtf)) * freqs * (k1 + 1) / (freqs + norm)
-            parts.append((post[:, 0], weight.astype(np.float32)))
-        if not parts:
+            docs = post[:, 0]
+            top_doc = int(docs.max())
+            if top_doc >= len(total):
+                total = np.concatenate([total, np.zeros(top_doc + 1 - len(total) + len(total) // 2, dtype=np.float32)])
+            total[docs] += weight.astype(np.float32)  # a document appears once in a term's postings
+        hit = np.flatnonzero(total > 0)
+        if not len(hit):
             return []
-        docs = np.concatenate([p[0] for p in parts])
-        weights = np.concatenate([p[1] for p in parts])
-        uniq, inverse = np.unique(docs, return_inverse=True)
-        total = np.zeros(len(uniq), dtype=np.float32)
-        np.add.at(total, inverse, weights)
-        k = min(top_k, len(uniq))
-        top = np.argpartition(-total, k - 1)[:k]
-        top = top[np.lexsort((uniq[top], -total[top]))]  # best first; ties in storing order
-        scores = {int(uniq[i]): float(total[i]) for i in top if total[i] > 0}
+        k = min(top_k, len(hit))
+        top = hit[np.argpartition(-total[hit], k - 1)[:k]]
+        top = top[np.lexsort((top, -total[top]))]  # best first; ties in storing order
+        scores = {int(d): float(total[d]) for d in top}
         if not scores:
             return []
         with self._mutex:

@@ -2,10 +2,14 @@
 
 Two collections per embedding space (vectors from different models never mix):
 
-* ``<prefix>-articles-<space>``: one record per article; the document is the article's
-  full original text (quoted verbatim later), metadata holds title, URL, date, source and
-  the text's hash; the vector is a one-number placeholder (nothing searches articles by
-  vector: their mean vectors are in the search index; stores from before keep the mean).
+* ``<prefix>-articles-<space>``: one record per article; its metadata holds the article's
+  full original text (``text``: quoted verbatim later), title, URL, date, source and the
+  text's hash; the vector is a one-number placeholder (nothing searches articles by vector:
+  their mean vectors are in the search index; stores from before keep the mean). The text is
+  not the record's Chroma *document*: Chroma puts every document into a trigram full-text
+  index (which factdiff never queries and Chroma 1.5 cannot switch off), which doubled the
+  articles' write time and took 8.8 KB per article on disk (docs/benchmarks.md). Stores from
+  before keep their texts as documents, and are read either way.
 * ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article: their
   vectors and offsets only (the text is the article's, cut at the offsets; a chunk's own copy
   would only feed Chroma's full-text index, which factdiff never queries).
@@ -71,6 +75,7 @@ log = logging.getLogger(__name__)
 
 _CORE_KEYS = ("title", "url", "published", "source", "author")
 _EXTRA_PREFIX = "x_"
+_TEXT = "text"  # the metadata key of an article's full text
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]+")
 _LINE_SUFFIX = re.compile(r"(?<=\.jsonl):\d+$", re.IGNORECASE)
 MAX_LOCATIONS = 50  # further locations kept per article (a wire story copied everywhere)
@@ -165,6 +170,8 @@ class SourceStore:
         self._guard: AbstractContextManager[Any] = threading.RLock() if reopen else nullcontext()
         self._space = _SAFE_ID.sub("-", embedder.name).strip("-.")
         self._swept = False
+        self._write_started: float | None = None  # when this process's write under the lock began
+        self._left_chunks = False  # a failed write's chunks could not be deleted (the sweep's to do)
         self._index_ok = True  # this write's changes all reached the search index
         self._writer: int | None = None
         self._open_collections()
@@ -260,14 +267,14 @@ class SourceStore:
         res = self._call(lambda: self.articles.get(ids=[article_id], include=["documents", "metadatas"]))
         if not res["ids"]:
             raise NotFoundError(f"no stored article with id {article_id!r} (see 'factdiff sources list')")
-        return StoredArticle(_info(res["ids"][0], res["metadatas"][0]), res["documents"][0])
+        return StoredArticle(_info(res["ids"][0], res["metadatas"][0]), _text(res["metadatas"][0], res["documents"][0]))
 
     def get_many(self, ids: Sequence[str]) -> dict[str, StoredArticle]:
         if not ids:
             return {}
         res = self._call(lambda: self.articles.get(ids=list(ids), include=["documents", "metadatas"]))
         return {
-            i: StoredArticle(_info(i, m), d)
+            i: StoredArticle(_info(i, m), _text(m, d))
             for i, m, d in zip(res["ids"], res["metadatas"], res["documents"], strict=True)
         }
 
@@ -286,8 +293,8 @@ class SourceStore:
 
     def iter_texts(self, page: int = 500) -> Iterator[tuple[str, str]]:
         """(id, full text) of every article, page by page."""
-        for ids, _, docs in self._pages(include=["documents"], page=page):
-            yield from zip(ids, docs, strict=True)
+        for ids, metas, docs in self._pages(include=["documents", "metadatas"], page=page):
+            yield from ((i, _text(m, d)) for i, m, d in zip(ids, metas, docs, strict=True))
 
     def _pages(self, include: list[str], page: int = 1000) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
         offset = 0
@@ -503,6 +510,14 @@ class SourceStore:
             self._synced = self._seen
             if self._index_ok:
                 self._try(lambda: self.lexical.set_meta("revision", self._seen))
+            # The only writer, swept before its first write: every chunk written before this
+            # write began belongs to a stored article or was swept, so the next process's sweep
+            # starts here (not at this process's first write: after a 100k-article ingest that
+            # was every chunk in the store, a minute of the next ingest).
+            if self._write_started is not None and not self._left_chunks:
+                started = self._write_started
+                self._try(lambda: self.lexical.set_meta("swept", repr(started)))
+        self._write_started = None
         self._index_ok = True
 
     def _before_write(self) -> None:
@@ -518,6 +533,7 @@ class SourceStore:
             removed = self.sweep_orphans()
             if removed:
                 log.warning("removed %d orphan chunks (left by an interrupted ingest)", removed)
+        self._write_started = time.time()
 
     def sweep_orphans(self) -> int:
         """Delete chunks whose article is missing or holds another version of the text: what a
@@ -668,16 +684,23 @@ class SourceStore:
             for _, _, v in parts:
                 m = v.mean(axis=0) if len(v) else np.zeros(all_vecs.shape[1], dtype=np.float32)
                 means.append((m / (np.linalg.norm(m) or 1.0)).tolist() if self._article_vectors else [1.0])
+            metadatas = [_metadata(p.draft, p.hash, len(p.chunks), now, p.locations) for _, p, _ in parts]
+            for (_, p, _), meta in zip(parts, metadatas, strict=True):
+                meta[_TEXT] = p.draft.text
+            # no document (see the module's docstring); an update empties the one a record
+            # from before may hold, so that no stale text stays behind in Chroma's index
+            documents = ["" if p.status == "updated" else None for _, p, _ in parts]
             self._call(
                 lambda: self.articles.upsert(
                     ids=[p.article_id for _, p, _ in parts],
                     embeddings=means,
-                    documents=[p.draft.text for _, p, _ in parts],
-                    metadatas=[_metadata(p.draft, p.hash, len(p.chunks), now, p.locations) for _, p, _ in parts],
+                    metadatas=metadatas,
+                    **({"documents": documents} if any(d is not None for d in documents) else {}),
                 )
             )
         except StoreError:
-            self._try(lambda: self._delete_chunk_ids(ids))  # leave no half-stored version
+            if not self._try(lambda: self._delete_chunk_ids(ids)):  # leave no half-stored version
+                self._left_chunks = True
             raise
         for _, p, _ in parts:
             if p.status == "updated":
@@ -850,12 +873,14 @@ class SourceStore:
         except Exception as exc:
             raise StoreError(f"source store error: {exc}") from exc
 
-    def _try(self, fn: Callable[[], Any]) -> None:
+    def _try(self, fn: Callable[[], Any]) -> bool:
         try:
             with self._guard:
                 fn()
         except Exception as exc:  # best-effort clean-up; the commit point already decided
             log.warning("clean-up in the source store failed: %s", exc)
+            return False
+        return True
 
 
 def _safe_id(raw: str | None) -> str:
@@ -958,6 +983,12 @@ def _same_meta(existing: dict[str, Any], draft: ArticleDraft) -> bool:
         if (value or None) != existing.get(key):
             return False
     return True
+
+
+def _text(meta: dict[str, Any] | None, document: str | None) -> str:
+    """An article's text: its metadata's, or (a store from before) its Chroma document."""
+    text = (meta or {}).get(_TEXT)
+    return text if isinstance(text, str) else document or ""
 
 
 def _info(article_id: str, meta: dict[str, Any] | None) -> ArticleInfo:

@@ -46,6 +46,35 @@ def test_chunks_keep_no_copy_of_the_text(store: SourceStore) -> None:
     assert res["ids"] and all(doc is None for doc in res["documents"])
 
 
+def test_texts_stay_out_of_chromas_full_text_index(store: SourceStore) -> None:
+    """Chroma indexes every document's trigrams, and factdiff never searches them: the text is
+    kept in the record's metadata, where Chroma's text search does not look."""
+    aid = store.add(NORRLAND_Q3).article_id or ""
+    res = store.articles.get(ids=[aid], include=["documents", "metadatas"])
+    assert res["documents"] == [None]
+    assert store.get(aid).text == NORRLAND_Q3.text
+    word = "quarter"
+    assert word in NORRLAND_Q3.text
+    found = store.articles.get(where_document={"$contains": word}, include=[])
+    assert found["ids"] == []
+
+
+def test_a_store_from_before_is_read_and_its_document_emptied_on_update(store: SourceStore) -> None:
+    """An article written as a Chroma document (factdiff before this change) reads the same; an
+    update leaves no stale copy in the full-text index."""
+    aid = store.add(NORRLAND_Q3).article_id or ""
+    meta = store.articles.get(ids=[aid], include=["metadatas"])["metadatas"][0]
+    meta.pop("text")
+    store.articles.upsert(ids=[aid], embeddings=[[1.0]], documents=[NORRLAND_Q3.text], metadatas=[meta])
+    assert store.get(aid).text == NORRLAND_Q3.text
+    assert store.get_many([aid])[aid].text == NORRLAND_Q3.text
+    assert dict(store.iter_texts())[aid] == NORRLAND_Q3.text
+    corrected = replace(NORRLAND_Q3, text=NORRLAND_Q3.text.replace("611 million", "612 million"))
+    assert store.add(corrected).status == "updated"
+    assert store.get(aid).text == corrected.text
+    assert store.articles.get(where_document={"$contains": "611 million"}, include=[])["ids"] == []
+
+
 def test_same_article_ingested_twice_is_unchanged_not_duplicated(store: SourceStore) -> None:
     first = store.add(NORRLAND_Q3)
     second = store.add(NORRLAND_Q3)
@@ -289,6 +318,30 @@ def test_a_later_process_sweeps_what_was_left_since_the_last_sweep(tmp_path: Pat
     remaining = set(later.chunks.get()["ids"])
     assert "a-killed:0123456789ab:0" not in remaining and f"{kept}:ba9876543210:0" not in remaining
     assert sum(1 for cid in remaining if cid.startswith(f"{kept}:")) == later.get(kept).info.chunks
+
+
+def test_the_sweep_mark_follows_the_writers_last_write(tmp_path: Path, wordllama: Embedder) -> None:
+    """After a long ingest the next process reads only what was written since the ingest's last
+    write began (the mark of its first write made it read every chunk of a 100k archive)."""
+    from bot import wiring
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data")
+    first = wiring.source_store(settings, emb=wordllama)
+    first.add(NORRLAND_Q3)
+    marked = float(first.lexical.get_meta("swept") or 0)
+    before_second = time.time()
+    first.add(HARWICH_NOTICE)
+    assert marked <= before_second <= float(first.lexical.get_meta("swept") or 0)
+    # a writer killed in its next write leaves chunks after the mark: the next process sweeps them
+    vector = wordllama.embed(["left behind"]).tolist()
+    left = {"article_id": "a-killed", "text_hash": "0123456789ab", "index": 0, "start": 0, "end": 11}
+    first.chunks.upsert(
+        ids=["a-killed:0123456789ab:0"], embeddings=vector, metadatas=[{**left, "written": int(time.time())}]
+    )
+    later = wiring.source_store(settings, emb=wordllama)
+    assert later.add(NORRLAND_Q2).status == "added"
+    assert "a-killed:0123456789ab:0" not in set(later.chunks.get()["ids"])
 
 
 def test_an_article_with_more_chunks_than_sqlite_has_variables_can_be_read(store: SourceStore) -> None:
