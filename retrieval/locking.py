@@ -55,6 +55,21 @@ class WriteLock:
         finally:
             self._threads.release()
 
+    def busy(self) -> bool:
+        """Whether another holder (a process, or another thread here) has the lock right now."""
+        if not self._threads.acquire(blocking=False):
+            return True
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._file.acquire(timeout=0)
+            except Timeout:
+                return True
+            self._file.release()
+            return False
+        finally:
+            self._threads.release()
+
     def _acquire_file(self, deadline: float) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:  # a check waiting for a write in flight holds the lock for a moment: not worth a word

@@ -159,6 +159,14 @@ class OriginalFinder:
         stored = index.chunk_vectors(ids)
         found = {aid: cv for aid, (version, cv) in stored.items() if current.get(aid) == version}
         lagging = {aid: current[aid] for aid in ids if aid not in found and aid in current}
+        if lagging and self.store.lock is not None:
+            # another process's write in flight (an update): it applies itself to the shared
+            # index when it is done; reading Chroma's chunks would load their whole vector index
+            with self._lock:
+                self.store.lexical_index(wait=True)
+            again = index.refresh().chunk_vectors(list(lagging))
+            found.update({aid: cv for aid, (version, cv) in again.items() if lagging.get(aid) == version})
+            lagging = {aid: v for aid, v in lagging.items() if aid not in found}
         if lagging:
             log.debug("chunk vectors of %d candidate(s) read from the store", len(lagging))
             found.update(self.store.stored_chunk_vectors(lagging))

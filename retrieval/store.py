@@ -719,17 +719,24 @@ class SourceStore:
 
     # ---- the lexical index ------------------------------------------------------------------
 
-    def lexical_index(self) -> PersistentLexicalIndex:
+    def lexical_index(self, *, wait: bool = False) -> PersistentLexicalIndex:
         """The persistent lexical index, caught up with what every process stored or removed.
 
         Nothing is rebuilt: the index takes in the change log's records since it last looked
-        (a local index that never saw this store is built once from the stored texts)."""
+        (a local index that never saw this store is built once from the stored texts).
+
+        An embedded store's writer applies its own writes to the shared index under the write
+        lock. While another process holds it (a bulk ingest, batch after batch), a check does
+        not wait for it: it answers from what the index holds (all but the batch being
+        written) and looks again at its next check; ``wait`` waits for the write in flight
+        (a check that meets an article whose new version the index lacks)."""
         revision = self.refresh()
         if revision != self._synced and not self._holds(revision):
-            # An embedded store's writer applies its own writes to the shared index under the
-            # write lock: wait for the write in flight (one batch's commit, not its embedding),
-            # after which the index usually holds the revision and nothing is read. Only a
-            # writer that died half-way, or an index from before, is caught up here.
+            if not wait and self.lock is not None and self.lock.busy():
+                return self.lexical.refresh()
+            # The lock is free (a writer that died half-way, or an index from before) or asked
+            # for: after the write in flight the index usually holds the revision and nothing is
+            # read; otherwise it is caught up here.
             with self._write_lock():
                 revision = self.refresh()
                 if not self._holds(revision) and not self._sync_lexical():

@@ -233,6 +233,30 @@ def test_checks_keep_answering_while_another_process_ingests(tmp_path: Path, cli
     assert finder.find(invented_article(399)["text"]).matches[0].info.id == "notice-399"
 
 
+def test_a_check_does_not_wait_for_another_processs_write_in_flight(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """While another process holds the write lock (a bulk ingest, batch after batch) and the
+    search index does not yet record the store's revision, a check answers from what the index
+    holds instead of waiting for the lock (with no wait allowed, waiting would fail at once)."""
+    settings = Settings(data_dir=tmp_path / "data", lock_timeout=0)
+    seed = write_jsonl(tmp_path / "seed.jsonl", range(0, 20))
+    assert run_cli(["ingest", "-q", "--jsonl", str(seed)], cli_env, cwd=tmp_path).returncode == 0
+    store = wiring.source_store(settings)
+    finder = OriginalFinder(store)
+    story = invented_article(7)["text"].replace("on Tuesday", "this week")
+    assert finder.find(story).matches[0].info.id == "notice-7"
+    more = write_jsonl(tmp_path / "more.jsonl", range(20, 25))
+    assert run_cli(["ingest", "-q", "--jsonl", str(more)], cli_env, cwd=tmp_path).returncode == 0
+    store.lexical.set_meta("revision", "in flight")  # the writer has committed to Chroma, not to the index
+    holder = hold_the_lock(tmp_path / "data", 600)
+    try:
+        assert finder.find(story).matches[0].info.id == "notice-7"
+        assert holder.poll() is None  # answered while the other process held the lock
+    finally:
+        holder.kill()
+        holder.wait()
+    assert finder.find(invented_article(22)["text"]).matches[0].info.id == "notice-22"
+
+
 def test_a_reading_process_keeps_its_client_while_others_write_and_reopens_only_to_write(
     tmp_path: Path, cli_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
