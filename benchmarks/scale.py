@@ -32,6 +32,7 @@ measured in the same run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -252,6 +253,7 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=20, help="real articles' summaries checked per size")
     parser.add_argument("--server", action="store_true", help="against a 'chroma run' server instead of embedded")
     parser.add_argument("--work", default=None, help="folder for the store and archives (default: the system's temp)")
+    parser.add_argument("--keep", action="store_true", help="leave the store and archives in --work (to inspect them)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     if sizes != sorted(sizes):
@@ -259,8 +261,15 @@ def main() -> None:
     real = list(read_jsonl(shared_path("data", "bbc_news.jsonl")))
     stories = random.Random(SEED).sample(real[:2000], args.stories)  # held by every archive of 2k or more
     rows = []
-    with tempfile.TemporaryDirectory(prefix="factdiff-scale-", dir=args.work) as tmp:
+    folder: contextlib.AbstractContextManager[str] = (
+        contextlib.nullcontext(tempfile.mkdtemp(prefix="factdiff-scale-", dir=args.work))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="factdiff-scale-", dir=args.work)
+    )
+    with folder as tmp:
         work = Path(tmp)
+        if args.keep:
+            print(f"store and archives kept in {work}", file=sys.stderr)
         env = {**os.environ, "FACTDIFF_EMBEDDINGS": "wordllama", "ANONYMIZED_TELEMETRY": "False"}
         for key in ("CHROMA_HOST", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
             env.pop(key, None)

@@ -257,6 +257,32 @@ def test_a_check_does_not_wait_for_another_processs_write_in_flight(tmp_path: Pa
     assert finder.find(invented_article(22)["text"]).matches[0].info.id == "notice-22"
 
 
+def test_a_candidate_whose_new_version_the_index_lacks_is_read_at_that_version(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """A check never scores an article by an older version's chunk vectors: when the search
+    index holds another version than the store (an update another process is applying), the
+    check waits for the write in flight, then takes the stored version's vectors."""
+    from dataclasses import replace
+
+    assert run_cli(["ingest", str(source_file(tmp_path, "q3.txt", NORRLAND_Q3))], cli_env, cwd=tmp_path).returncode == 0
+    store = wiring.source_store(Settings(data_dir=tmp_path / "data"))
+    finder = OriginalFinder(store)
+    aid = finder.find(NORRLAND_Q3_STORY).matches[0].info.id
+    old_version = store.get(aid).info.version
+    old_vectors = store.stored_chunk_vectors({aid: old_version})
+    corrected = replace(NORRLAND_Q3, text=NORRLAND_Q3.text.replace("611 million", "612 million"))
+    path = source_file(tmp_path, "q3.txt", corrected)
+    assert run_cli(["ingest", str(path)], cli_env, cwd=tmp_path).returncode == 0
+    store.lexical.apply([(aid, old_version, NORRLAND_Q3.text)], vectors=old_vectors)  # the index lags
+    assert store.lexical.versions([aid])[aid] == old_version
+    found = finder.find(NORRLAND_Q3_STORY)
+    new_version = store.get(aid).info.version
+    assert new_version != old_version
+    assert found.matches[0].info.id == aid and found.matches[0].info.version == new_version
+    assert found.matches[0].hits  # scored by the stored version's chunks, not left out
+
+
 def test_a_reading_process_keeps_its_client_while_others_write_and_reopens_only_to_write(
     tmp_path: Path, cli_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
