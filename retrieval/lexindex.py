@@ -50,7 +50,7 @@ BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's write to the 
 # WAL pages before the writer copies them into the file: an ingest batch rewrites the newest
 # postings blob of each of its terms, the same blobs batch after batch, so a longer WAL copies
 # each once per checkpoint (SQLite's default of 1,000 pages copied them at every commit). At
-# 100k articles, 1,000 articles' ingest: index commits 2.7 s -> 1.2 s of CPU, 7.5 -> 4.8 GB
+# 100k articles, 1,000 articles' ingest: index commits 2.7 s -> 1.2 s of CPU, 8.0 -> 4.7 GB
 # written (docs/benchmarks.md, issue 13). The WAL file grows to about 64 MB.
 WAL_CHECKPOINT_PAGES = 16384
 DENSE_BLOCK = 16384  # mean vectors compared with a story per step (bounds the step's float32 copy: 16 MB at 256-d)
