@@ -72,10 +72,11 @@ class OriginalFinder:
         self.config = config or SearchConfig()
         self._lock = threading.Lock()
 
-    def lexical_index(self) -> PersistentLexicalIndex:
-        """The store's persistent BM25 index, caught up with other processes' writes."""
+    def lexical_index(self, *, wait: bool = False) -> PersistentLexicalIndex:
+        """The store's persistent BM25 index, caught up with other processes' writes (``wait``:
+        see :meth:`SourceStore.lexical_index`)."""
         with self._lock:
-            return self.store.lexical_index()
+            return self.store.lexical_index(wait=wait)
 
     def find(self, story: str) -> SearchResult:
         query = self._query(story)
@@ -162,9 +163,7 @@ class OriginalFinder:
         if lagging and self.store.lock is not None:
             # another process's write in flight (an update): it applies itself to the shared
             # index when it is done; reading Chroma's chunks would load their whole vector index
-            with self._lock:
-                self.store.lexical_index(wait=True)
-            again = index.refresh().chunk_vectors(list(lagging))
+            again = self.lexical_index(wait=True).chunk_vectors(list(lagging))
             found.update({aid: cv for aid, (version, cv) in again.items() if lagging.get(aid) == version})
             lagging = {aid: v for aid, v in lagging.items() if aid not in found}
         if lagging:
