@@ -224,7 +224,7 @@ class Kit:
         return DiffEngine(OriginalFinder(store), align_embedder=self.aligner, judge=self.judge)
 
     def drop(self, store: Any) -> None:
-        for name in (store.articles.name, store.chunks.name):
+        for name in (store.articles.name, store.vectors.name, store.changes.name):
             self.client.delete_collection(name)
 
 

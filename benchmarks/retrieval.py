@@ -35,9 +35,11 @@ import time
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from benchmarks.common import bbc_drafts, median, peak_rss_mb, percentile, read_jsonl, shared_path, table
 from benchmarks.reword import reword
-from retrieval.models import ArticleDraft
+from retrieval.models import ArticleDraft, ChunkHit
 
 HOLD_OUT_EVERY = 20
 
@@ -135,7 +137,8 @@ def run_one(model: str, sample: int) -> dict:
         t0 = time.perf_counter()
         rebuilt = LexicalIndex(store.iter_texts())  # before issue 13: rebuilt from every text
         rebuild_s = time.perf_counter() - t0
-        before = chunk_ann_finder(store)
+        nearest = NearestChunks(index)
+        before = chunk_ann_finder(store, nearest)
 
         copies = near_copies(kept)
         queries = []
@@ -164,7 +167,7 @@ def run_one(model: str, sample: int) -> dict:
             latency["bm25"].append(time.perf_counter() - t)
             rankings[(kind, "bm25 only")].append((lex, gold))
             t = time.perf_counter()
-            dense = dense_only(finder, store, text)
+            dense = dense_only(finder, store, nearest, text)
             latency["dense"].append(time.perf_counter() - t)
             rankings[(kind, "dense only")].append((dense, gold))
         fair = fair_negatives(held, drafts)
@@ -194,15 +197,39 @@ def run_one(model: str, sample: int) -> dict:
         }
 
 
-def chunk_ann_finder(store: Any) -> Any:
-    """Our finder as it was before issue 13's second part: dense candidates from the chunks'
-    vector index in Chroma (nearest chunks per story sentence), chunk vectors read from Chroma."""
+class NearestChunks:
+    """Every stored chunk's vector in one matrix, searched exactly: the dense search over
+    chunks that Chroma's per-chunk HNSW index gave before issue 13 (factdiff no longer keeps a
+    searchable vector per chunk in Chroma; exact search is an upper bound on what HNSW found)."""
+
+    def __init__(self, index: Any) -> None:
+        held = index.chunk_vectors(sorted(index.versions()))
+        self.owners = [aid for aid, (_, cv) in held.items() for _ in range(len(cv.vectors))]
+        self.spans = np.concatenate([cv.spans for _, cv in held.values()])
+        self.matrix = np.concatenate([cv.vectors for _, cv in held.values()]).astype(np.float32)
+
+    def query(self, vectors: np.ndarray, n_results: int) -> list[list[ChunkHit]]:
+        sims = np.asarray(vectors, dtype=np.float32) @ self.matrix.T
+        out = []
+        for row in sims:
+            top = np.argsort(-row)[:n_results]
+            hits = []
+            for k in top:
+                index, start, end = (int(x) for x in self.spans[k])
+                hits.append(ChunkHit(self.owners[k], index, start, end, float(row[k])))
+            out.append(hits)
+        return out
+
+
+def chunk_ann_finder(store: Any, nearest: NearestChunks) -> Any:
+    """Our finder as it was before issue 13's second part: dense candidates from the nearest
+    chunks per story sentence, chunk vectors read from Chroma."""
     from retrieval.search import OriginalFinder
 
     class ChunkAnnFinder(OriginalFinder):
         def _nearest(self, vectors: Any, index: Any) -> dict[str, float]:
             best: dict[str, float] = {}
-            for row in store.query_chunks(vectors, self.config.dense_k):
+            for row in nearest.query(vectors, self.config.dense_k):
                 for h in row:
                     best[h.article_id] = max(best.get(h.article_id, 0.0), h.similarity)
             return best
@@ -213,10 +240,10 @@ def chunk_ann_finder(store: Any) -> Any:
     return ChunkAnnFinder(store)
 
 
-def dense_only(finder: object, store: object, text: str) -> list[str]:
+def dense_only(finder: object, store: object, nearest: NearestChunks, text: str) -> list[str]:
     """Baseline: sentence vectors -> nearest chunks -> mean best similarity per article."""
     sentences = finder._query(text).texts  # type: ignore[attr-defined]
-    hits = store.query_chunks(store.embedder.embed(sentences), 24)  # type: ignore[attr-defined]
+    hits = nearest.query(store.embedder.embed(sentences), 24)  # type: ignore[attr-defined]
     score: dict[str, float] = defaultdict(float)
     for row in hits:
         best: dict[str, float] = {}

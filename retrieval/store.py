@@ -10,16 +10,22 @@ Two collections per embedding space (vectors from different models never mix):
   index (which factdiff never queries and Chroma 1.5 cannot switch off), which doubled the
   articles' write time and took 8.8 KB per article on disk (docs/benchmarks.md). Stores from
   before keep their texts as documents, and are read either way.
-* ``<prefix>-chunks-<space>``: sentence-aligned chunks with offsets into the article: their
-  vectors and offsets only (the text is the article's, cut at the offsets; a chunk's own copy
-  would only feed Chroma's full-text index, which factdiff never queries).
+* ``<prefix>-vectors-<space>``: each article version's sentence-aligned chunks: their vectors
+  (float16) and offsets into the article (the text is the article's, cut at the offsets), packed
+  as metadata values of one record per ``vectors_per_record`` chunks (usually one per article),
+  with a one-number placeholder vector. Nothing searches chunks in Chroma (checks take them
+  from the search index), and a record per chunk with its 256-number vector made Chroma write
+  and load an HNSW graph of every chunk: at 100k articles 576 MB that every writing process
+  loaded, and most of the ingest's slowdown with the archive's size (docs/benchmarks.md).
+  Stores from before keep such chunks in ``<prefix>-chunks-<space>``: read as before, never
+  written again (an update or removal deletes an article's chunks there).
 * ``<prefix>-changes-<space>``: the change log (:mod:`retrieval.changelog`) from which other
   processes' lexical indexes catch up.
 
 Everything a check needs lives in Chroma, so a process with an empty data directory can
 answer from a Chroma server. Writes are ordered so that nothing is half-stored: new
-chunks first (ids carry the text hash), then the article record (the commit point), then
-the old version's chunks are deleted. Readers ignore chunks whose hash is not the
+vector records first (ids carry the text hash), then the article record (the commit point),
+then the old version's records are deleted. Readers ignore records whose hash is not the
 article's current one.
 
 An embedded store is shared with other processes through its files: writes hold the data
@@ -27,8 +33,8 @@ directory's :class:`~retrieval.locking.WriteLock`, and a process that is about t
 another one's change (the revision moved without it writing) reopens its client first, since
 an embedded client keeps its vector index in memory. Reads never need that: checks take the
 vectors from the search index (:mod:`retrieval.lexindex`), and articles from SQLite. Orphan
-chunks (left by a process that was killed between the two writes) are swept by the first write
-of each process.
+vector records (left by a process that was killed between the two writes) are swept by the
+first write of each process.
 
 Provenance: the first stored version of a text keeps its title, URL, source and date. The
 same text met at another place (URL, or file) is a copy: its place is recorded as a further
@@ -38,6 +44,7 @@ same article, updated in place.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -54,6 +61,7 @@ from typing import Any
 import courlan
 import numpy as np
 import tiktoken
+from chromadb.errors import NotFoundError as ChromaNotFound
 
 from retrieval.changelog import MARGIN, Change, ChangeLog
 from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
@@ -65,7 +73,6 @@ from retrieval.models import (
     ArticleDraft,
     ArticleInfo,
     Chunk,
-    ChunkHit,
     IngestOutcome,
     MetaValue,
     StoredArticle,
@@ -79,7 +86,8 @@ _TEXT = "text"  # the metadata key of an article's full text
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]+")
 _LINE_SUFFIX = re.compile(r"(?<=\.jsonl):\d+$", re.IGNORECASE)
 MAX_LOCATIONS = 50  # further locations kept per article (a wire story copied everywhere)
-ORPHAN_AGE = 3600  # seconds after which a chunk without its article is a leftover, not a write in flight
+ORPHAN_AGE = 3600  # seconds after which a vector record without its article is a leftover, not a write in flight
+_F16, _I32 = np.dtype("<f2"), np.dtype("<i4")  # packed vectors and offsets: the same bytes on every machine
 
 
 def normalised_text(text: str) -> str:
@@ -120,6 +128,13 @@ class StoreConfig:
     # an embedded client holds a touched collection's graph in memory (at Chroma's default of 16,
     # 0.55 KB per 1-d record measured at 20k records; see docs/benchmarks.md)
     unsearched_neighbors: int = 4
+    # chunks per vector record: 256 chunks of 256-d float16 are 128 KB (175 KB as base64), so a
+    # huge source's vectors are many records of bounded size; an article has 4 on average
+    vectors_per_record: int = 256
+    # chunks per write of vector records (bounds a request to a Chroma server: about 4 MB)
+    vectors_per_write: int = 8192
+    # vector records per read: typically 2,000 chunks (1 MB); at most 500 huge-source records
+    vector_read_page: int = 500
 
 
 @dataclass
@@ -174,6 +189,7 @@ class SourceStore:
         self._left_chunks = False  # a failed write's chunks could not be deleted (the sweep's to do)
         self._index_ok = True  # this write's changes all reached the search index
         self._writer: int | None = None
+        self._dimension: int | None = None  # the length of the space's vectors, once read
         self._open_collections()
         try:
             self._max_batch = int(client.get_max_batch_size())
@@ -187,15 +203,20 @@ class SourceStore:
             self.articles = self.client.get_or_create_collection(
                 f"{self.config.prefix}-articles-{self._space}", embedding_function=None, configuration=unsearched
             )
-            self.chunks = self.client.get_or_create_collection(
-                f"{self.config.prefix}-chunks-{self._space}",
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+            self.vectors = self.client.get_or_create_collection(
+                f"{self.config.prefix}-vectors-{self._space}", embedding_function=None, configuration=unsearched
             )
             self.changes = self.client.get_or_create_collection(
                 f"{self.config.prefix}-changes-{self._space}", embedding_function=None, configuration=unsearched
             )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
+            raise StoreError(f"cannot open the source store: {exc}") from exc
+        self.chunks: Any = None  # a store from before: a record per chunk (read, never written)
+        try:
+            self.chunks = self.client.get_collection(f"{self.config.prefix}-chunks-{self._space}")
+        except ChromaNotFound:
+            pass
+        except Exception as exc:
             raise StoreError(f"cannot open the source store: {exc}") from exc
         # Nothing searches the articles by vector (their mean vectors are in the search index):
         # a new store gives each a one-number placeholder, so that the vector index Chroma loads
@@ -309,46 +330,17 @@ class SourceStore:
             )
             offset += len(res["ids"])
 
-    def query_chunks(self, vectors: np.ndarray, n_results: int) -> list[list[ChunkHit]]:
-        """Nearest chunks to each vector (current versions only), as cosine similarities."""
-        if len(vectors) == 0 or self._call(lambda: self.chunks.count()) == 0:
-            return [[] for _ in range(len(vectors))]
-        res = self._call(
-            lambda: self.chunks.query(
-                query_embeddings=vectors.tolist(), n_results=n_results, include=["metadatas", "distances"]
-            )
-        )
-        out: list[list[ChunkHit]] = []
-        for metas, dists in zip(res["metadatas"], res["distances"], strict=True):
-            out.append(
-                [
-                    ChunkHit(str(m["article_id"]), int(m["index"]), int(m["start"]), int(m["end"]), 1.0 - float(d))
-                    for m, d in zip(metas, dists, strict=True)
-                ]
-            )
-        return out
-
-    def chunk_vectors(self, ids: Sequence[str]) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
-        """The stored chunks of the articles ``ids``, page by page (so that no article is too
-        large to read): their article ids, text hashes and vectors (one row each)."""
-        if not ids:
-            return
-        where = {"article_id": {"$in": list(ids)}}
-        for _, metas, vectors in self._chunk_pages(where, ["embeddings", "metadatas"]):
-            yield (
-                [str(m["article_id"]) for m in metas],
-                [str(m.get("text_hash", "")) for m in metas],
-                np.asarray(vectors, dtype=np.float32),
-            )
-
     def _chunk_pages(
-        self, where: dict[str, Any] | None, include: list[str]
+        self, where: dict[str, Any] | None, include: list[str], collection: Any = None
     ) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+        """Records of the vectors collection (or ``collection``), page by page: ids, metadatas
+        and embeddings (None where not included)."""
+        col = self.vectors if collection is None else collection
         offset = 0
-        page = self.config.read_page
+        page = self.config.vector_read_page if collection is None else self.config.read_page
         while True:
             res = self._call(
-                lambda: self.chunks.get(where=where, include=include, limit=page, offset=offset)  # noqa: B023
+                lambda: col.get(where=where, include=include, limit=page, offset=offset)  # noqa: B023
             )
             if not res["ids"]:
                 return
@@ -493,7 +485,7 @@ class SourceStore:
         with self._write_lock():
             self._before_write()
             info = self.get(article_id).info
-            self._delete_chunks({"article_id": article_id})
+            self._delete_chunks(article_id)
             self._call(lambda: self.articles.delete(ids=[article_id]))
             self._bump()
             self._changed(removed=[article_id])
@@ -536,52 +528,55 @@ class SourceStore:
         self._write_started = time.time()
 
     def sweep_orphans(self) -> int:
-        """Delete chunks whose article is missing or holds another version of the text: what a
-        process killed between writing chunks and its article leaves behind. Without the write
-        lock (a Chroma server) only chunks older than an hour go: younger ones may belong to
-        another process's write in flight.
+        """Delete vector records whose article is missing or holds another version of the text:
+        what a process killed between writing them and its article leaves behind. Without the
+        write lock (a Chroma server) only records older than an hour go: younger ones may belong
+        to another process's write in flight.
 
-        Only the chunks written since the last sweep recorded in the search index are read
-        (with a Chroma server, an hour further back: what was too young to go then), and the
-        versions of just their articles: reading every chunk's metadata made each ingest
-        process's first write grow with the archive (13 s of a 1,000-article ingest at 20k)."""
+        Only the records written since the last sweep recorded in the search index are read
+        (with a Chroma server, an hour further back: what was too young to go then), by id
+        (which names the article and version: no vectors are read), and the versions of just
+        their articles: reading every record made each ingest process's first write grow with
+        the archive (13 s of a 1,000-article ingest at 20k)."""
         started = time.time()
         last = self.lexical.get_meta("swept")
-        cutoff = None if self.lock is not None else started - ORPHAN_AGE
-        where = None
+        cutoff = None if self.lock is not None else int(started - ORPHAN_AGE)
+        since = None
         if last is not None:
-            since = float(last) - (0 if self.lock is not None else ORPHAN_AGE) - 1
-            where = {"written": {"$gte": int(since)}}
-        chunks: list[tuple[str, dict[str, Any]]] = []
-        for ids, metas, _ in self._chunk_pages(where, ["metadatas"]):
-            chunks.extend((cid, meta or {}) for cid, meta in zip(ids, metas, strict=True))
+            since = int(float(last) - (0 if self.lock is not None else ORPHAN_AGE) - 1)
+        bounds = ([{"written": {"$gte": since}}] if since is not None else []) + (
+            [{"written": {"$lt": cutoff}}] if cutoff is not None else []
+        )
+        where = bounds[0] if len(bounds) == 1 else {"$and": bounds} if bounds else None
+        records = [(rid, *_owner(rid)) for ids, _, _ in self._chunk_pages(where, [], self.vectors) for rid in ids]
         current: dict[str, str] = {}
-        if where is None:
+        if since is None:
             for ids, metas, _ in self._pages(include=["metadatas"], page=self.config.read_page):
                 current.update((i, str((m or {}).get("text_hash", ""))[:12]) for i, m in zip(ids, metas, strict=True))
         else:
-            owners = sorted({str(m.get("article_id")) for _, m in chunks})
+            owners = sorted({aid for _, aid, _ in records})
             for b in range(0, len(owners), self.config.read_page):
                 infos = self.infos(owners[b : b + self.config.read_page])
                 current.update((aid, info.version) for aid, info in infos.items())
-        orphans = [
-            cid
-            for cid, m in chunks
-            if current.get(str(m.get("article_id"))) != m.get("text_hash")
-            and (cutoff is None or float(m.get("written", 0)) < cutoff)
-        ]
-        self._delete_chunk_ids(orphans)
+        orphans = [rid for rid, aid, version in records if current.get(aid) != version]
+        self._delete_ids(self.vectors, orphans)
         self._try(lambda: self.lexical.set_meta("swept", repr(started)))
         return len(orphans)
 
-    def _delete_chunks(self, where: dict[str, Any]) -> None:
-        ids = [cid for page_ids, _, _ in self._chunk_pages(where, []) for cid in page_ids]
-        self._delete_chunk_ids(ids)
+    def _delete_chunks(self, article_id: str, keep: str | None = None) -> None:
+        """Delete an article's vector records (and its chunks in a store from before), all of
+        them or all but version ``keep``'s."""
+        where: dict[str, Any] = {"article_id": article_id}
+        if keep is not None:
+            where = {"$and": [where, {"text_hash": {"$ne": keep}}]}
+        for col in (self.vectors, self.chunks):
+            if col is not None:
+                self._delete_ids(col, [rid for ids, _, _ in self._chunk_pages(where, [], col) for rid in ids])
 
-    def _delete_chunk_ids(self, ids: list[str]) -> None:
+    def _delete_ids(self, collection: Any, ids: list[str]) -> None:
         page = self.config.read_page
         for b in range(0, len(ids), page):
-            self._call(lambda b=b: self.chunks.delete(ids=ids[b : b + page]))  # type: ignore[misc]
+            self._call(lambda b=b: collection.delete(ids=ids[b : b + page]))  # type: ignore[misc]
 
     def _lookup(self, cleaned: list[tuple[int, ArticleDraft, str]]) -> dict[str, dict[str, tuple[str, dict[str, Any]]]]:
         """Existing records that share an id, a URL or a text hash with the drafts: 3 queries."""
@@ -648,41 +643,58 @@ class SourceStore:
             self._bump()
         yield from results
 
+    def _check_dimension(self, parts: list[tuple[int, _Prepared, np.ndarray]]) -> None:
+        """Refuse vectors of another length than the space holds (Chroma fixed it per collection
+        when it kept a vector per chunk; packed vectors are checked here): the length is recorded
+        in the vectors collection's metadata at the first write."""
+        sizes = {int(v.shape[1]) for _, _, v in parts if v.ndim == 2 and len(v)}
+        if not sizes:
+            return
+        held = self._dimension
+        if held is None:
+            meta = self._call(lambda: self.client.get_collection(self.vectors.name).metadata) or {}
+            held = meta.get("dimension") or getattr(getattr(self.chunks, "_model", None), "dimension", None)
+            if held is None:
+                size = held = sizes.pop()
+                self._call(lambda: self.vectors.modify(metadata={**meta, "dimension": size}))
+            self._dimension = int(held)
+        wrong = sizes - {int(held)}
+        if wrong:
+            raise StoreError(
+                f"source store error: vectors of {min(wrong)} numbers, but this store's space "
+                f"{self._space!r} holds vectors of {held} (the embedding model changed under the same name?)"
+            )
+
     def _write_group(self, parts: list[tuple[int, _Prepared, np.ndarray]], now: str) -> None:
-        """New chunks, then the article records (the commit point), then old chunks go."""
-        ids: list[str] = []
-        metas: list[dict[str, MetaValue]] = []
-        vecs: list[np.ndarray] = []
+        """New vector records, then the article records (the commit point), then old ones go."""
+        records: list[tuple[str, dict[str, MetaValue], int]] = []  # id, metadata, chunks
         written = int(time.time())
+        per = max(1, self.config.vectors_per_record)
         for _, p, v in parts:
             short = p.hash[:12]
-            for c in p.chunks:
-                ids.append(f"{p.article_id}:{short}:{c.index}")
-                metas.append(
-                    {
-                        "article_id": p.article_id,
-                        "text_hash": short,
-                        "index": c.index,
-                        "start": c.start,
-                        "end": c.end,
-                        "tokens": c.tokens,
-                        "written": written,
-                    }
-                )
-            vecs.append(v)
-        all_vecs = np.concatenate(vecs) if vecs else np.zeros((0, 1), dtype=np.float32)
+            spans = np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=_I32).reshape(-1, 3)
+            for part, first in enumerate(range(0, len(p.chunks), per)):
+                meta: dict[str, MetaValue] = {
+                    "article_id": p.article_id,
+                    "text_hash": short,
+                    "part": part,
+                    "written": written,
+                    "vectors": _pack(v[first : first + per], _F16),
+                    "spans": _pack(spans[first : first + per], _I32),
+                }
+                records.append((f"{p.article_id}:{short}:{part}", meta, len(spans[first : first + per])))
+        ids = [r[0] for r in records]
         try:
-            for b in range(0, len(ids), self._max_batch):
+            self._check_dimension(parts)
+            for group in _groups(records, self.config.vectors_per_write, self._max_batch):
                 self._call(
-                    lambda b=b: self.chunks.upsert(  # type: ignore[misc]
-                        ids=ids[b : b + self._max_batch],
-                        embeddings=all_vecs[b : b + self._max_batch].tolist(),
-                        metadatas=metas[b : b + self._max_batch],
+                    lambda g=group: self.vectors.upsert(  # type: ignore[misc]
+                        ids=[r[0] for r in g], embeddings=[[1.0]] * len(g), metadatas=[r[1] for r in g]
                     )
                 )
             means = []
             for _, _, v in parts:
-                m = v.mean(axis=0) if len(v) else np.zeros(all_vecs.shape[1], dtype=np.float32)
+                m = v.mean(axis=0) if len(v) else np.zeros(v.shape[1] if v.ndim == 2 else 1, dtype=np.float32)
                 means.append((m / (np.linalg.norm(m) or 1.0)).tolist() if self._article_vectors else [1.0])
             metadatas = [_metadata(p.draft, p.hash, len(p.chunks), now, p.locations) for _, p, _ in parts]
             for (_, p, _), meta in zip(parts, metadatas, strict=True):
@@ -699,16 +711,12 @@ class SourceStore:
                 )
             )
         except StoreError:
-            if not self._try(lambda: self._delete_chunk_ids(ids)):  # leave no half-stored version
+            if not self._try(lambda: self._delete_ids(self.vectors, ids)):  # leave no half-stored version
                 self._left_chunks = True
             raise
         for _, p, _ in parts:
             if p.status == "updated":
-                self._try(
-                    lambda p=p: self._delete_chunks(  # type: ignore[misc]
-                        {"$and": [{"article_id": p.article_id}, {"text_hash": {"$ne": p.hash[:12]}}]}
-                    )
-                )
+                self._try(lambda p=p: self._delete_chunks(p.article_id, keep=p.hash[:12]))  # type: ignore[misc]
         self._changed(
             stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts],
             vectors={
@@ -837,9 +845,34 @@ class SourceStore:
 
     def stored_chunk_vectors(self, versions: Mapping[str, str]) -> dict[str, ChunkVectors]:
         """The chunk vectors and offsets that Chroma holds for each article's given version."""
+        parts: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        ids = sorted(versions)
+        for b in range(0, len(ids), self.config.vector_read_page):
+            where = {"article_id": {"$in": ids[b : b + self.config.vector_read_page]}}
+            for _, metas, _ in self._chunk_pages(where, ["metadatas"]):
+                for m in metas:
+                    aid = str(m["article_id"])
+                    if versions.get(aid) == str(m.get("text_hash", "")):
+                        spans = _unpack(str(m["spans"]), _I32, 3)
+                        vectors = _unpack(str(m["vectors"]), _F16, None, rows=len(spans))
+                        parts.setdefault(aid, []).append((int(m.get("part", 0)), vectors, spans))
+        out = {
+            aid: ChunkVectors(
+                np.concatenate([v for _, v, _ in sorted(got, key=lambda r: r[0])]).astype(np.float32),
+                np.concatenate([s for _, _, s in sorted(got, key=lambda r: r[0])]).astype(np.int32),
+            )
+            for aid, got in parts.items()
+        }
+        rest = {aid: v for aid, v in versions.items() if aid not in out}
+        if rest and self.chunks is not None:
+            out.update(self._chunks_from_before(rest))
+        return out
+
+    def _chunks_from_before(self, versions: Mapping[str, str]) -> dict[str, ChunkVectors]:
+        """A store from before: chunks with their vectors, a record each."""
         rows: dict[str, list[tuple[int, int, int, Any]]] = {}
         where = {"article_id": {"$in": sorted(versions)}}
-        for _, metas, vectors in self._chunk_pages(where, ["embeddings", "metadatas"]) if versions else ():
+        for _, metas, vectors in self._chunk_pages(where, ["embeddings", "metadatas"], self.chunks):
             for m, v in zip(metas, vectors, strict=True):
                 aid = str(m["article_id"])
                 if versions.get(aid) == str(m.get("text_hash", "")):
@@ -888,6 +921,41 @@ class SourceStore:
             log.warning("clean-up in the source store failed: %s", exc)
             return False
         return True
+
+
+def _pack(rows: np.ndarray, dtype: np.dtype[Any]) -> str:
+    """An array as a metadata value: its bytes (``dtype``, little-endian) in base64."""
+    return base64.b64encode(np.ascontiguousarray(rows, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _unpack(value: str, dtype: np.dtype[Any], cols: int | None, rows: int = 0) -> np.ndarray:
+    """A packed array back: ``cols`` columns, or as many as ``rows`` rows take."""
+    flat = np.frombuffer(base64.b64decode(value), dtype=dtype)
+    return flat.reshape(-1, cols) if cols is not None else flat.reshape(rows, -1)
+
+
+def _owner(record_id: str) -> tuple[str, str]:
+    """(article id, version) of a vector record's (or a chunk's) id, ``<article>:<version>:<n>``
+    (an article id may hold colons itself)."""
+    head, _, _ = record_id.rpartition(":")
+    article_id, _, version = head.rpartition(":")
+    return article_id, version
+
+
+def _groups(
+    records: list[tuple[str, dict[str, MetaValue], int]], max_chunks: int, max_records: int
+) -> Iterator[list[tuple[str, dict[str, MetaValue], int]]]:
+    """Records in writes of at most ``max_chunks`` chunks (one record at least) and ``max_records``."""
+    group: list[tuple[str, dict[str, MetaValue], int]] = []
+    chunks = 0
+    for record in records:
+        if group and (chunks + record[2] > max_chunks or len(group) >= max_records):
+            yield group
+            group, chunks = [], 0
+        group.append(record)
+        chunks += record[2]
+    if group:
+        yield group
 
 
 def _safe_id(raw: str | None) -> str:

@@ -84,7 +84,8 @@ def test_two_processes_ingesting_into_one_store_at_once_leave_it_working(
             sys.executable,
             "-c",
             "from bot import wiring; from bot.settings import load_settings\n"
-            "s = wiring.source_store(load_settings()); print(s.count(), s.chunks.count())",
+            "s = wiring.source_store(load_settings())\n"
+            "print(s.count(), sum(a.chunks for a in s.list_articles()), s.vectors.count())",
         ],
         env=cli_env,
         cwd=tmp_path,
@@ -93,8 +94,8 @@ def test_two_processes_ingesting_into_one_store_at_once_leave_it_working(
         timeout=120,
     )
     assert counted.returncode == 0, counted.stderr
-    articles, chunks = map(int, counted.stdout.split())
-    assert articles == 1200 and chunks >= 1200
+    articles, chunks, records = map(int, counted.stdout.split())
+    assert articles == 1200 and chunks >= 1200 and records == 1200
     for n in (7, 1022):
         story = invented_article(n)["text"].replace("on Tuesday", "this week")
         found = run_cli(["search", "--format", "json", "-"], cli_env, stdin=story, cwd=tmp_path)

@@ -13,7 +13,7 @@ from retrieval.chunking import chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError
 from retrieval.models import ArticleDraft
-from retrieval.store import SourceStore, StoreConfig, canonical_url, text_hash
+from retrieval.store import _F16, _I32, ORPHAN_AGE, SourceStore, StoreConfig, _pack, canonical_url, text_hash
 from retrieval.tokens import get_encoding
 from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3
 
@@ -30,20 +30,43 @@ def test_stored_article_keeps_its_text_and_metadata_verbatim(store: SourceStore)
     assert stored.info.chars == len(NORRLAND_Q3.text)
 
 
+def _vector_records(store: SourceStore, article_id: str) -> list[dict]:
+    return list(store.vectors.get(where={"article_id": article_id}, include=["metadatas"])["metadatas"])
+
+
 def test_chunk_offsets_index_the_stored_text(store: SourceStore) -> None:
     aid = store.add(NORRLAND_Q3).article_id or ""
-    res = store.chunks.get(where={"article_id": aid}, include=["metadatas"])
-    text = store.get(aid).text
-    expected = chunk_text(aid, text, store.encoding, store.config.chunk_tokens)
-    assert len(res["ids"]) >= 2
-    got = sorted((int(m["start"]), int(m["end"])) for m in res["metadatas"])
-    assert got == [(c.start, c.end) for c in expected]
+    info = store.get(aid).info
+    held = store.stored_chunk_vectors({aid: info.version})[aid]
+    expected = chunk_text(aid, store.get(aid).text, store.encoding, store.config.chunk_tokens)
+    assert len(expected) >= 2
+    assert [tuple(map(int, row)) for row in held.spans] == [(c.index, c.start, c.end) for c in expected]
+    # the vectors are the embedder's, kept as float16
+    want = store.embedder.embed([c.text for c in expected])
+    assert held.vectors.shape == want.shape
+    assert np.allclose(held.vectors, want, atol=2e-3)
 
 
-def test_chunks_keep_no_copy_of_the_text(store: SourceStore) -> None:
+def test_chunk_vectors_are_one_record_per_article_with_no_copy_of_the_text(store: SourceStore) -> None:
+    """Nothing searches chunks in Chroma: no record (and no HNSW entry) per chunk, no text."""
     aid = store.add(NORRLAND_Q3).article_id or ""
-    res = store.chunks.get(where={"article_id": aid}, include=["documents"])
-    assert res["ids"] and all(doc is None for doc in res["documents"])
+    res = store.vectors.get(where={"article_id": aid}, include=["documents", "embeddings"])
+    assert len(res["ids"]) == 1 and res["documents"] == [None]
+    assert [list(e) for e in res["embeddings"]] == [[1.0]]
+    assert store.chunks is None  # a new store has no collection of a record per chunk
+
+
+def test_a_huge_sources_vectors_are_records_of_bounded_size(store: SourceStore) -> None:
+    small = SourceStore(
+        store.client, store.embedder, get_encoding(), replace(store.config, vectors_per_record=4, vectors_per_write=9)
+    )
+    long_text = " ".join(f"Section {i} of the harbour plan adds {i * 3} berths by {2030 + i % 9}." for i in range(400))
+    aid = small.add(ArticleDraft(title="Harbour plan", text=long_text, url="https://example.org/plan")).article_id
+    info = small.get(aid or "").info
+    records = _vector_records(small, aid or "")
+    assert len(records) == -(-info.chunks // 4)
+    held = small.stored_chunk_vectors({aid or "": info.version})[aid or ""]
+    assert [int(i) for i in held.spans[:, 0]] == list(range(info.chunks))
 
 
 def test_texts_stay_out_of_chromas_full_text_index(store: SourceStore) -> None:
@@ -92,7 +115,7 @@ def test_same_url_with_new_text_updates_the_article(store: SourceStore) -> None:
     assert store.count() == 1
     assert "612 million" in store.get(first.article_id or "").text
     # only the new version's chunks remain
-    metas = store.chunks.get(where={"article_id": first.article_id}, include=["metadatas"])["metadatas"]
+    metas = _vector_records(store, first.article_id or "")
     assert {m["text_hash"] for m in metas} == {text_hash(corrected.text)[:12]}
 
 
@@ -140,7 +163,7 @@ def test_article_the_store_refuses_leaves_no_trace(store: SourceStore) -> None:
     assert outcome.status == "failed"
     assert "source store error" in (outcome.error or "")
     assert store.count() == 1
-    assert store.chunks.get(where={"article_id": outcome.article_id or ""})["ids"] == []
+    assert store.vectors.get(where={"article_id": outcome.article_id or ""})["ids"] == []
 
 
 class _WrongSize:
@@ -173,7 +196,7 @@ def test_list_show_and_remove(store: SourceStore) -> None:
     removed = store.remove(a)
     assert removed.title == NORRLAND_Q3.title
     assert [i.id for i in store.list_articles()] == [b]
-    assert store.chunks.get(where={"article_id": a})["ids"] == []
+    assert store.vectors.get(where={"article_id": a})["ids"] == []
     with pytest.raises(NotFoundError, match="no stored article"):
         store.get(a)
     with pytest.raises(NotFoundError):
@@ -270,35 +293,48 @@ def test_an_update_of_the_original_keeps_its_further_locations(store: SourceStor
 
 
 def test_chunks_are_read_in_pages_so_no_article_is_too_large(store: SourceStore) -> None:
-    paged = SourceStore(store.client, store.embedder, get_encoding(), replace(store.config, read_page=7))
+    config = replace(store.config, read_page=7, vector_read_page=3, vectors_per_record=2)
+    paged = SourceStore(store.client, store.embedder, get_encoding(), config)
     long_text = " ".join(f"Section {i} of the harbour plan adds {i * 3} berths by {2030 + i % 9}." for i in range(400))
     aid = paged.add(ArticleDraft(title="Harbour plan", text=long_text, url="https://example.org/plan")).article_id
     stored = paged.get(aid or "").info
     assert stored.chunks > 20
-    seen = sum(len(ids) for ids, _, _ in paged.chunk_vectors([aid or ""]))
-    assert seen == stored.chunks
+    held = paged.stored_chunk_vectors({aid or "": stored.version})[aid or ""]
+    assert len(held.vectors) == len(held.spans) == stored.chunks
     paged.remove(aid or "")
-    assert store.chunks.count() == 0
+    assert store.vectors.count() == 0
 
 
 # ---- interrupted writes -------------------------------------------------------------------
 
 
+def _leave(store: SourceStore, article_id: str, version: str, written: int | None = None) -> str:
+    """A vector record as a killed ingest leaves it: written, its article record never."""
+    record_id = f"{article_id}:{version}:0"
+    meta = {
+        "article_id": article_id,
+        "text_hash": version,
+        "part": 0,
+        "written": int(time.time()) if written is None else written,
+        "vectors": _pack(store.embedder.embed(["left behind"]), _F16),
+        "spans": _pack(np.array([[0, 0, 11]]), _I32),
+    }
+    store.vectors.upsert(ids=[record_id], embeddings=[[1.0]], metadatas=[meta])
+    return record_id
+
+
 def test_orphan_chunks_left_by_a_killed_ingest_are_swept_by_the_next_write(store: SourceStore) -> None:
-    vector = store.embedder.embed(["left behind"]).tolist()
-    left = {"article_id": "a-killed", "text_hash": "0123456789ab", "index": 0, "start": 0, "end": 11, "tokens": 2}
-    store.chunks.upsert(ids=["a-killed:0123456789ab:0"], embeddings=vector, documents=["left behind"], metadatas=[left])
-    in_flight = {**left, "article_id": "a-writing", "written": int(time.time())}
-    store.chunks.upsert(ids=["a-writing:0:0"], embeddings=vector, documents=["left behind"], metadatas=[in_flight])
+    killed = _leave(store, "a-killed", "0123456789ab", written=int(time.time()) - 2 * ORPHAN_AGE)
+    in_flight = _leave(store, "a-writing", "0123456789ab")
     store.add(HARWICH_NOTICE)
-    remaining = set(store.chunks.get()["ids"])
-    assert "a-killed:0123456789ab:0" not in remaining
-    # without a write lock (a Chroma server), a young chunk may be another process's write in flight
-    assert "a-writing:0:0" in remaining
+    remaining = set(store.vectors.get()["ids"])
+    assert killed not in remaining
+    # without a write lock (a Chroma server), a young record may be another process's write in flight
+    assert in_flight in remaining
 
 
 def test_a_later_process_sweeps_what_was_left_since_the_last_sweep(tmp_path: Path, wordllama: Embedder) -> None:
-    """The sweep reads the chunks written since the last one (recorded in the search index)."""
+    """The sweep reads the records written since the last one (recorded in the search index)."""
     from bot import wiring
     from bot.settings import Settings
 
@@ -306,18 +342,13 @@ def test_a_later_process_sweeps_what_was_left_since_the_last_sweep(tmp_path: Pat
     first = wiring.source_store(settings, emb=wordllama)
     kept = first.add(NORRLAND_Q3).article_id or ""
     assert first.lexical.get_meta("swept") is not None
-    vector = wordllama.embed(["left behind"]).tolist()
-    left = {"article_id": "a-killed", "text_hash": "0123456789ab", "index": 0, "start": 0, "end": 11}
-    first.chunks.upsert(
-        ids=["a-killed:0123456789ab:0"], embeddings=vector, metadatas=[{**left, "written": int(time.time()) + 1}]
-    )
-    stale = {**left, "article_id": kept, "text_hash": "ba9876543210", "written": int(time.time()) + 1}
-    first.chunks.upsert(ids=[f"{kept}:ba9876543210:0"], embeddings=vector, metadatas=[stale])
+    killed = _leave(first, "a-killed", "0123456789ab", written=int(time.time()) + 1)
+    stale = _leave(first, kept, "ba9876543210", written=int(time.time()) + 1)
     later = wiring.source_store(settings, emb=wordllama)  # another process's first write sweeps
     assert later.add(HARWICH_NOTICE).status == "added"
-    remaining = set(later.chunks.get()["ids"])
-    assert "a-killed:0123456789ab:0" not in remaining and f"{kept}:ba9876543210:0" not in remaining
-    assert sum(1 for cid in remaining if cid.startswith(f"{kept}:")) == later.get(kept).info.chunks
+    remaining = set(later.vectors.get()["ids"])
+    assert killed not in remaining and stale not in remaining
+    assert [rid for rid in remaining if rid.startswith(f"{kept}:")] == [f"{kept}:{later.get(kept).info.version}:0"]
 
 
 def test_the_sweep_mark_follows_the_writers_last_write(tmp_path: Path, wordllama: Embedder) -> None:
@@ -333,21 +364,18 @@ def test_the_sweep_mark_follows_the_writers_last_write(tmp_path: Path, wordllama
     before_second = time.time()
     first.add(HARWICH_NOTICE)
     assert marked <= before_second <= float(first.lexical.get_meta("swept") or 0)
-    # a writer killed in its next write leaves chunks after the mark: the next process sweeps them
-    vector = wordllama.embed(["left behind"]).tolist()
-    left = {"article_id": "a-killed", "text_hash": "0123456789ab", "index": 0, "start": 0, "end": 11}
-    first.chunks.upsert(
-        ids=["a-killed:0123456789ab:0"], embeddings=vector, metadatas=[{**left, "written": int(time.time())}]
-    )
+    # a writer killed in its next write leaves records after the mark: the next process sweeps them
+    killed = _leave(first, "a-killed", "0123456789ab")
     later = wiring.source_store(settings, emb=wordllama)
     assert later.add(NORRLAND_Q2).status == "added"
-    assert "a-killed:0123456789ab:0" not in set(later.chunks.get()["ids"])
+    assert killed not in set(later.vectors.get()["ids"])
 
 
 def test_an_article_with_more_chunks_than_sqlite_has_variables_can_be_read(store: SourceStore) -> None:
-    """40,000 chunks (a few long transcripts) broke every check with 'too many SQL variables'."""
+    """40,000 chunk records of one article (a store from before held a few long transcripts so)
+    broke every check with 'too many SQL variables'."""
 
-    class Tiny:  # 2-d vectors in a space of their own: the point is the number of chunks
+    class Tiny:  # 2-d vectors in a space of their own: the point is the number of records
         name = "tiny-2d"
         dimension = 2
 
@@ -355,12 +383,61 @@ def test_an_article_with_more_chunks_than_sqlite_has_variables_can_be_read(store
     n = 40_000
     for b in range(0, n, tiny._max_batch):
         ids = range(b, min(n, b + tiny._max_batch))
-        tiny.chunks.upsert(
+        tiny.vectors.upsert(
             ids=[f"a-long:x:{i}" for i in ids],
-            embeddings=[[1.0, i / n] for i in ids],
-            metadatas=[{"article_id": "a-long", "text_hash": "x", "index": i} for i in ids],
+            embeddings=[[1.0]] * len(ids),
+            metadatas=[
+                {
+                    "article_id": "a-long",
+                    "text_hash": "x",
+                    "part": i,
+                    "vectors": _pack(np.array([[1.0, i / n]]), _F16),
+                    "spans": _pack(np.array([[i, i, i + 1]]), _I32),
+                }
+                for i in ids
+            ],
         )
-    assert sum(len(ids) for ids, _, _ in tiny.chunk_vectors(["a-long"])) == n
+    held = tiny.stored_chunk_vectors({"a-long": "x"})["a-long"]
+    assert len(held.vectors) == n and [int(i) for i in held.spans[:, 0]] == list(range(n))
+
+
+# ---- stores from before: a record per chunk -------------------------------------------------
+
+
+def test_a_store_from_before_reads_its_chunk_records_and_drops_them_on_update(store: SourceStore) -> None:
+    """A store written before the vector records held each chunk as a record with its vector in
+    ``<prefix>-chunks-<space>``: read as before; an update writes the new layout and deletes
+    the old chunks; a removal deletes them too."""
+    a = store.add(NORRLAND_Q3).article_id or ""
+    b = store.add(HARWICH_NOTICE).article_id or ""
+    held = {}
+    old = store.client.create_collection(f"{store.config.prefix}-chunks-{store._space}", embedding_function=None)
+    for aid in (a, b):  # move both articles' vectors to the old layout
+        version = store.get(aid).info.version
+        cv = store.stored_chunk_vectors({aid: version})[aid]
+        held[aid] = cv
+        old.upsert(
+            ids=[f"{aid}:{version}:{int(i)}" for i, _, _ in cv.spans],
+            embeddings=cv.vectors.tolist(),
+            metadatas=[
+                {"article_id": aid, "text_hash": version, "index": int(i), "start": int(s), "end": int(e)}
+                for i, s, e in cv.spans
+            ],
+        )
+        store.vectors.delete(where={"article_id": aid})
+    reopened = SourceStore(store.client, store.embedder, get_encoding(), store.config)
+    assert reopened.chunks is not None
+    versions = {aid: reopened.get(aid).info.version for aid in (a, b)}
+    got = reopened.stored_chunk_vectors(versions)
+    for aid in (a, b):
+        assert np.array_equal(got[aid].spans, held[aid].spans)
+        assert np.allclose(got[aid].vectors, held[aid].vectors, atol=1e-6)
+    corrected = replace(NORRLAND_Q3, text=NORRLAND_Q3.text.replace("611 million", "612 million"))
+    assert reopened.add(corrected).status == "updated"
+    assert old.get(where={"article_id": a})["ids"] == []
+    assert len(_vector_records(reopened, a)) == 1
+    reopened.remove(b)
+    assert old.count() == 0
 
 
 def test_tracking_parameters_default_ports_and_case_do_not_make_a_new_address() -> None:
