@@ -35,27 +35,33 @@ class ChangeLog:
         self.collection = collection
         self._call = call
 
-    def record(self, stored: Sequence[tuple[str, str]] = (), removed: Sequence[str] = ()) -> None:
-        """Log (article id, version) pairs as stored and ids as removed."""
+    def record(self, stored: Sequence[tuple[str, str]] = (), removed: Sequence[str] = (), writer: str = "") -> None:
+        """Log (article id, version) pairs as stored and ids as removed; ``writer``: the search
+        index that holds them already (its readers need not read them back)."""
         entries = [(aid, version) for aid, version in stored] + [(aid, "") for aid in removed]
         if not entries:
             return
         at = time.time()
+        tag = {"writer": writer} if writer else {}
         self._call(
             lambda: self.collection.add(
                 ids=[uuid.uuid4().hex for _ in entries],
                 embeddings=[[1.0]] * len(entries),  # Chroma wants a vector; the log is read by time only
-                metadatas=[{"article_id": aid, "version": version, "at": at} for aid, version in entries],
+                metadatas=[{"article_id": aid, "version": version, "at": at, **tag} for aid, version in entries],
             )
         )
 
-    def since(self, at: float) -> Iterator[Change]:
-        """Every change recorded at or after ``at`` (in no particular order)."""
+    def since(self, at: float, skip: str = "") -> Iterator[Change]:
+        """Every change recorded at or after ``at`` (in no particular order), but those that
+        the writer ``skip`` recorded (filtered by the store: they are never sent)."""
+        where: dict[str, Any] = {"at": {"$gte": at}}
+        if skip:
+            where = {"$and": [where, {"writer": {"$ne": skip}}]}
         offset = 0
         while True:
             res = self._call(
                 lambda offset=offset: self.collection.get(  # type: ignore[misc]
-                    where={"at": {"$gte": at}}, include=["metadatas"], limit=PAGE, offset=offset
+                    where=where, include=["metadatas"], limit=PAGE, offset=offset
                 )
             )
             if not res["ids"]:
@@ -63,3 +69,10 @@ class ChangeLog:
             for m in res["metadatas"]:
                 yield Change(str(m["article_id"]), str(m.get("version", "")), float(m["at"]))
             offset += len(res["ids"])
+
+    def wrote_since(self, at: float, writer: str) -> bool:
+        """Whether ``writer`` recorded a change at or after ``at``."""
+        res = self._call(
+            lambda: self.collection.get(where={"$and": [{"at": {"$gte": at}}, {"writer": writer}]}, include=[], limit=1)
+        )
+        return bool(res["ids"])

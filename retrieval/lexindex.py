@@ -33,6 +33,7 @@ import logging
 import math
 import sqlite3
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -270,6 +271,13 @@ class PersistentLexicalIndex:
     def set_meta(self, key: str, value: str) -> None:
         with self._mutex:
             self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def identity(self) -> str:
+        """This index file's own id (made at first use; every process using the file shares it):
+        what its writers tag their change-log records with, so that its readers skip them."""
+        with self._mutex:
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', ?)", (uuid.uuid4().hex,))
+            return str(self._db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()[0])
 
     def disk_bytes(self) -> int:
         if self.path == ":memory:":
