@@ -68,6 +68,8 @@ class ChangeLog:
                 return
             for m in res["metadatas"]:
                 yield Change(str(m["article_id"]), str(m.get("version", "")), float(m["at"]))
+            if len(res["ids"]) < PAGE:  # the last page (a Chroma server's round trip saved)
+                return
             offset += len(res["ids"])
 
     def wrote_since(self, at: float, writer: str) -> bool:

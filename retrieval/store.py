@@ -747,7 +747,8 @@ class SourceStore:
             # for: after the write in flight the index usually holds the revision and nothing is
             # read; otherwise it is caught up here.
             with self._write_lock():
-                revision = self.refresh()
+                if self.lock is not None:  # the revision the write in flight left
+                    revision = self.refresh()
                 if not self._holds(revision) and not self._sync_lexical():
                     return self.lexical.refresh()  # not caught up in full: look again next time
         self._synced = revision
