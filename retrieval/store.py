@@ -806,7 +806,7 @@ class SourceStore:
         started = time.time()
         cursor = self.lexical.get_meta("cursor")
         changes: list[Change] = []
-        writing = False  # a Chroma server's log shows writes since the index last looked
+        own, since = "", started
         if cursor is None:
             self._reconcile_lexical()
         else:
@@ -817,7 +817,6 @@ class SourceStore:
             since = float(cursor) - margin
             own = self._identity() if self.lock is None else ""
             changes = list(self.changelog.since(since, skip=own))
-            writing = bool(changes) or bool(own and self.changelog.wrote_since(since, own))
             have = self.lexical.versions(sorted({c.article_id for c in changes}))
             stale = sorted({c.article_id for c in changes if have.get(c.article_id, "") != c.version})
             self._reindex(stale)
@@ -831,6 +830,9 @@ class SourceStore:
             )
         complete = True
         if len(self.lexical.refresh()) != self.count():
+            # the log shows writes (by others, or by this machine's other processes) since the
+            # index last looked: asked only now, a round trip most catch-ups do not need
+            writing = bool(changes) or bool(own and self.changelog.wrote_since(since, own))
             if writing and self.lock is None:
                 complete = False  # the store is being written: look again at the next check
             else:

@@ -345,3 +345,25 @@ def test_a_write_its_own_index_missed_is_logged_for_that_index_to_read(
     reader = SourceStore(chroma_memory, wordllama, get_encoding(), config, lexical=PersistentLexicalIndex(path))
     assert [c.article_id for c in reader.changelog.since(0.0, skip=reader.lexical.identity())] == [q3]
     assert q3 in reader.lexical_index().versions()
+
+
+def test_a_machine_defers_a_whole_reconciliation_while_its_own_processes_write(
+    tmp_path: Path, chroma_memory: object, wordllama: Embedder
+) -> None:
+    """The records of this machine's own writers are not read back, but they still say that
+    the store is being written: a count that differs then is a commit in flight, not a loss."""
+    config = StoreConfig(prefix="t" + uuid.uuid4().hex[:10])
+    path = tmp_path / "index.sqlite"
+    writer = SourceStore(chroma_memory, wordllama, get_encoding(), config, lexical=PersistentLexicalIndex(path))
+    writer.add(NORRLAND_Q2)
+    reader = SourceStore(chroma_memory, wordllama, get_encoding(), config, lexical=PersistentLexicalIndex(path))
+    assert len(reader.lexical_index()) == 1
+    q3 = writer.add(NORRLAND_Q3).article_id or ""
+    committed = writer.get(q3)
+    writer.articles.upsert(  # the same writer's next commit, not yet in the index nor the log
+        ids=["in-flight"], embeddings=[[1.0]], metadatas=[committed.info.extra | {"text_hash": "f" * 64}]
+    )
+    caught_up = reader.lexical_index()
+    assert q3 in caught_up.versions() and "in-flight" not in caught_up.versions()
+    reader.lexical.set_meta("cursor", "9e12")  # the log quiet since
+    assert "in-flight" in reader.lexical_index().versions()
