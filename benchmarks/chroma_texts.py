@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import read_jsonl, shared_path, table
-from benchmarks.scale import SEED, archive
+from benchmarks.scale import SEED, archive, disk_mb
 
 BATCH = 32
 
@@ -72,13 +72,13 @@ def run(mode: str, rows: list[dict[str, Any]], work: Path) -> list[object]:
     rng = random.Random(SEED)
     reads = []
     for _ in range(50):
-        want = [f"a{rng.randrange(len(rows))}" for _ in range(10)]
+        want = [f"a{i}" for i in rng.sample(range(len(rows)), 10)]
         t0 = time.perf_counter()
         got = col.get(ids=want, include=["documents", "metadatas"])
         reads.append((time.perf_counter() - t0) * 1000)
         assert len(got["ids"]) == len(set(want))
     del col, client
-    disk = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    disk = disk_mb(path)
     return [
         mode,
         len(rows),

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import read_jsonl, shared_path, table
-from benchmarks.scale import SEED, archive
+from benchmarks.scale import SEED, archive, disk_mb
 
 BATCH = 32
 DIM = 256
@@ -98,15 +98,13 @@ def write(layout: str, col: Any, spans: list[np.ndarray], start: int, rng: np.ra
         col.upsert(ids=ids, embeddings=embeddings, metadatas=metas)
 
 
-def child(layout: str, path: Path, start: int, size: int) -> None:
-    """A new process writing ``NEXT`` articles into the full store; prints its costs."""
-    from benchmarks.common import read_jsonl, shared_path
-
+def child(layout: str, path: Path, size: int) -> None:
+    """A new process writing ``NEXT`` articles into the store of ``size``; prints its costs."""
     rows = archive(size + NEXT, list(read_jsonl(shared_path("data", "bbc_news.jsonl"))))[size:]
     spans = chunk_spans(rows)
     c0, w0 = time.process_time(), time.perf_counter()
     col = open_collection(layout, path)
-    write(layout, col, spans, start, np.random.default_rng(SEED + 1))
+    write(layout, col, spans, size, np.random.default_rng(SEED + 1))
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     status = Path("/proc/self/status").read_text()
     hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
@@ -139,7 +137,7 @@ def run(layout: str, rows: list[dict[str, Any]], spans: list[np.ndarray], work: 
         check=True,
     )
     nxt = json.loads(proc.stdout.strip().splitlines()[-1])
-    disk = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    disk = disk_mb(path)
     return [
         layout,
         len(rows),
@@ -161,7 +159,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         layout, path, size = args.child
-        child(layout, Path(path), int(size), int(size))
+        child(layout, Path(path), int(size))
         return
     rows = archive(args.size, list(read_jsonl(shared_path("data", "bbc_news.jsonl"))))
     spans = chunk_spans(rows)

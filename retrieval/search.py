@@ -162,7 +162,8 @@ class OriginalFinder:
         lagging = {aid: current[aid] for aid in ids if aid not in found and aid in current}
         if lagging and self.store.lock is not None:
             # another process's write in flight (an update): it applies itself to the shared
-            # index when it is done; reading Chroma's chunks would load their whole vector index
+            # index when it is done (in a store from before, reading Chroma's chunk records
+            # would load their whole vector index)
             again = self.lexical_index(wait=True).chunk_vectors(list(lagging))
             found.update({aid: cv for aid, (version, cv) in again.items() if lagging.get(aid) == version})
             lagging = {aid: v for aid, v in lagging.items() if aid not in found}

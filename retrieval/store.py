@@ -675,15 +675,16 @@ class SourceStore:
             short = p.hash[:12]
             spans = np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=_I32).reshape(-1, 3)
             for part, first in enumerate(range(0, len(p.chunks), per)):
+                rows = spans[first : first + per]
                 meta: dict[str, MetaValue] = {
                     "article_id": p.article_id,
                     "text_hash": short,
                     "part": part,
                     "written": written,
                     "vectors": _pack(v[first : first + per], _F16),
-                    "spans": _pack(spans[first : first + per], _I32),
+                    "spans": _pack(rows, _I32),
                 }
-                records.append((f"{p.article_id}:{short}:{part}", meta, len(spans[first : first + per])))
+                records.append((f"{p.article_id}:{short}:{part}", meta, len(rows)))
         ids = [r[0] for r in records]
         try:
             self._check_dimension(parts)
@@ -879,16 +880,16 @@ class SourceStore:
                 for m in metas:
                     aid = str(m["article_id"])
                     if versions.get(aid) == str(m.get("text_hash", "")):
-                        spans = _unpack(str(m["spans"]), _I32, 3)
-                        vectors = _unpack(str(m["vectors"]), _F16, None, rows=len(spans))
+                        spans = _unpack(str(m["spans"]), _I32).reshape(-1, 3)
+                        vectors = _unpack(str(m["vectors"]), _F16).reshape(len(spans), -1)
                         parts.setdefault(aid, []).append((int(m.get("part", 0)), vectors, spans))
-        out = {
-            aid: ChunkVectors(
-                np.concatenate([v for _, v, _ in sorted(got, key=lambda r: r[0])]).astype(np.float32),
-                np.concatenate([s for _, _, s in sorted(got, key=lambda r: r[0])]).astype(np.int32),
+        out: dict[str, ChunkVectors] = {}
+        for aid, got in parts.items():
+            got.sort(key=lambda r: r[0])
+            out[aid] = ChunkVectors(
+                np.concatenate([v for _, v, _ in got]).astype(np.float32),
+                np.concatenate([sp for _, _, sp in got]).astype(np.int32),
             )
-            for aid, got in parts.items()
-        }
         rest = {aid: v for aid, v in versions.items() if aid not in out}
         if rest and self.chunks is not None:
             out.update(self._chunks_from_before(rest))
@@ -954,10 +955,9 @@ def _pack(rows: np.ndarray, dtype: np.dtype[Any]) -> str:
     return base64.b64encode(np.ascontiguousarray(rows, dtype=dtype).tobytes()).decode("ascii")
 
 
-def _unpack(value: str, dtype: np.dtype[Any], cols: int | None, rows: int = 0) -> np.ndarray:
-    """A packed array back: ``cols`` columns, or as many as ``rows`` rows take."""
-    flat = np.frombuffer(base64.b64decode(value), dtype=dtype)
-    return flat.reshape(-1, cols) if cols is not None else flat.reshape(rows, -1)
+def _unpack(value: str, dtype: np.dtype[Any]) -> np.ndarray:
+    """A packed array's values back, flat."""
+    return np.frombuffer(base64.b64decode(value), dtype=dtype)
 
 
 def _owner(record_id: str) -> tuple[str, str]:
