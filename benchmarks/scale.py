@@ -15,7 +15,8 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
   be without the other users;
 * in-process warm check p50/p95 (the bot's engine, over real articles' summaries);
 * the bot's next check after another process ingested 100 articles, and the slowest check
-  while another process ingests 300 (ingest never stalls checks);
+  while another process ingests 300 (ingest never stalls checks); both check one story,
+  whose warm time (p50 of 5) is the column before them;
 * the bot's memory: one engine, opened on the empty store, runs through all sizes as a bot
   would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.
@@ -199,6 +200,11 @@ def measure(
         warm_cpu.append(time.process_time() - c0)
         hits += bool(report.sources) and report.sources[0].info.id == r["id"]
     p50 = percentile(warm, 50)
+    same = []  # the story the next three columns check, warm: what they are compared with
+    for _ in range(5):
+        t0 = time.perf_counter()
+        engine.check(story)
+        same.append(time.perf_counter() - t0)
     more = write_jsonl(work / f"extra-{size}.jsonl", extra(100, real, 900_000 + size))
     run(["ingest", "-q", "--jsonl", str(more)], env)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -219,6 +225,7 @@ def measure(
         f"{peak:.0f}",
         f"{p50:.2f} ({percentile(warm_cpu, 50):.2f})",
         f"{percentile(warm, 95):.2f}",
+        f"{percentile(same, 50):.2f}",
         f"{after:.2f} ({after_cpu:.2f})",
         f"{percentile(during, 50):.2f} / {max(during, default=float('nan')):.2f} ({len(during)})",
         f"{rss:.0f} / {hwm:.0f}",
@@ -301,6 +308,7 @@ def main() -> None:
             env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
         try:
             from bot import wiring
+            from bot.priority import limit_blas_threads
             from bot.settings import Settings
 
             settings = Settings(
@@ -309,6 +317,7 @@ def main() -> None:
                 chroma_host=env.get("CHROMA_HOST"),
                 chroma_port=int(env.get("CHROMA_PORT", "8000")),
             )
+            limit_blas_threads()  # as in the bot's process (the CLI sets it for every command)
             engine = wiring.diff_engine(wiring.source_store(settings))  # the bot: one process throughout
             held = 0
             for size in sizes:
@@ -328,6 +337,7 @@ def main() -> None:
         "peak MB",
         "warm p50 s (CPU)",
         "warm p95 s",
+        "that story warm s",
         "after other's ingest s (CPU)",
         "during other's ingest p50 / max s (n)",
         "bot MB now / peak",

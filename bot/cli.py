@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from bot import logs, wiring
-from bot.priority import yield_cpu
+from bot.priority import limit_blas_threads, yield_cpu
 from bot.settings import Settings, load_settings
 from retrieval.errors import (
     ConfigError,
@@ -134,6 +134,7 @@ def main() -> None:
     runs the Slack bot; 'history' lists what was checked. Settings come from environment
     variables or a .env file (see .env.example).
     """
+    limit_blas_threads()
 
 
 @main.command("ingest", short_help="Store primary sources: files, folders, URLs, feeds.")

@@ -1,4 +1,5 @@
-"""A bulk job's CPU priority: `factdiff ingest` gives way to the bot's checks.
+"""How factdiff's processes share the CPU: `factdiff ingest` gives way to the bot's checks,
+and no process keeps idle threads busy.
 
 On a newsroom's machine the bot and a bulk ingest share the cores; the ingest (embedding,
 Chroma's index inserts) would take half of them from every check it overlaps. Raising its
@@ -12,6 +13,14 @@ import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+#: BLAS threads per process. A check's matrix products are small (a story's sentences against
+#: a candidate's chunks, or against 16,384 mean vectors at a time), so a second BLAS thread
+#: mostly waits for work, spinning, on a core the check's other threads (MiniLM's) or another
+#: process need. Measured on the 2-core machine, 20 stories against a 20,000-article store,
+#: 40 warm checks: 2 threads 6.1 s wall, 10.7 CPU s; 1 thread 5.1 s, 7.3 CPU s (with MiniLM
+#: not spinning either; `python -m benchmarks.threads`, docs/benchmarks.md).
+BLAS_THREADS = 1
 
 
 def yield_cpu(niceness: int) -> None:
@@ -36,3 +45,16 @@ def yield_cpu(niceness: int) -> None:
             os.nice(niceness)
     except OSError as exc:
         log.warning("could not lower this process's CPU priority: %s", exc)
+
+
+def limit_blas_threads(threads: int = BLAS_THREADS) -> None:
+    """Cap the BLAS library's threads (numpy's OpenBLAS) for the rest of this process.
+
+    threadpoolctl changes the loaded library's setting at run time, so it works whether or not
+    numpy was imported before; a library it does not know is left as it is (logged)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
+    except Exception as exc:  # an unknown BLAS build: slower checks, never a failed command
+        log.warning("could not limit the BLAS library's threads: %s", exc)

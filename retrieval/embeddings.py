@@ -81,7 +81,13 @@ class MiniLMEmbedder:
         threads: int = 0,
         max_length: int = 256,
         batch_size: int = 16,
+        spinning: bool = False,
     ) -> None:
+        """``threads``: onnxruntime's intra-op threads (0: one per core). ``spinning``: whether
+        they keep spinning for work between runs (onnxruntime's default). A check embeds a few
+        dozen sentences at a time, so a spinning thread burns a core between runs that the
+        check's own work, or the bot's other processes, need: on the 2-core machine, 40 warm
+        checks took 10.7 CPU s spinning and 7.3 not, in the same wall time (docs/benchmarks.md)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -95,6 +101,8 @@ class MiniLMEmbedder:
         self._tokenizer.enable_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
+        for pool in ("intra_op", "inter_op"):
+            options.add_session_config_entry(f"session.{pool}.allow_spinning", "1" if spinning else "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}

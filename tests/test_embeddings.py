@@ -66,3 +66,11 @@ def test_unknown_embeddings_setting_is_a_config_error() -> None:
 def test_openai_embeddings_need_a_client() -> None:
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         make_embedder("openai")
+
+
+@pytest.mark.parametrize(("spinning", "expected"), [(False, "0"), (True, "1")])
+def test_minilm_threads_spin_only_when_asked(spinning: bool, expected: str) -> None:
+    """Not spinning by default: a spinning thread burns a core between a check's small runs."""
+    options = MiniLMEmbedder(spinning=spinning)._session.get_session_options()
+    for pool in ("intra_op", "inter_op"):
+        assert options.get_session_config_entry(f"session.{pool}.allow_spinning") == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -84,3 +85,26 @@ def test_ingest_runs_below_the_bot(tmp_path: Path, cli_env: dict[str, str], sett
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_every_command_runs_numpy_with_one_blas_thread() -> None:
+    """The CLI's group sets it for any command (here `sources stats` on an empty store), after
+    numpy and its BLAS pool were loaded with one thread per core (set to two first, so the
+    check can fail on a one-core machine too)."""
+    code = """
+import json, tempfile
+import numpy
+from click.testing import CliRunner
+from threadpoolctl import threadpool_info, threadpool_limits
+threadpool_limits(limits=2, user_api="blas")
+before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+from bot.cli import main
+with tempfile.TemporaryDirectory() as tmp:
+    result = CliRunner().invoke(main, ["sources", "stats"], env={"FACTDIFF_DATA_DIR": tmp})
+after = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+print(json.dumps([result.exit_code, before, after]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert json.loads(out.splitlines()[-1]) == [0, [2], [1]]
