@@ -32,7 +32,16 @@ from retrieval.errors import (
     NotFoundError,
     StoreError,
 )
-from retrieval.ingest import IngestRequest, estimate_total, fetch_article, ingest, is_url, iter_items
+from retrieval.ingest import (
+    INGEST_BATCH,
+    INGEST_BATCH_CHARS,
+    IngestRequest,
+    estimate_total,
+    fetch_article,
+    ingest,
+    is_url,
+    iter_items,
+)
 from retrieval.models import ArticleInfo, IngestOutcome, SearchResult
 
 MAX_STORY_CHARS = 1_500_000
@@ -149,10 +158,10 @@ def main() -> None:
 @click.option("--feed", "feeds", multiple=True, metavar="URL", help="An RSS/Atom feed: every entry's link is fetched.")
 @click.option(
     "--batch-size",
-    default=32,
+    default=INGEST_BATCH,
     show_default=True,
     type=click.IntRange(1, 1024),
-    help="Articles embedded and written together.",
+    help=f"Articles embedded and written together (fewer once their texts reach {INGEST_BATCH_CHARS:,} characters).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Only print failures and the summary.")
 @pass_ctx

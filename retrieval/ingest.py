@@ -176,16 +176,31 @@ def _skipped_line(feed_url: str, total: int, over_limit: int, late: int, limits:
     return f"{feed_url}: {over_limit + late} of {total} entries skipped: {'; '.join(reasons)}"
 
 
+#: Articles written together (one embedding call, one commit to Chroma and the search index).
+#: The search index's cost per commit grows with the archive (a commit rewrites pages spread
+#: over its vocabulary), so bigger batches pay it over more articles: 3,000 articles into an
+#: empty embedded store in 19.5 s at 32 per batch, 13.0 s at 128; at 100k articles the index's
+#: own cost 3.2 -> 2.2 ms per article (docs/benchmarks.md, issue 13). Checks never wait for a
+#: batch (they answer from what the index holds).
+INGEST_BATCH = 128
+#: ... and a batch is written early once its texts reach this many characters, so that a run
+#: of huge sources (transcripts of megabytes) holds a bounded amount of text and vectors.
+INGEST_BATCH_CHARS = 4_000_000
+
+
 def ingest(
     store: SourceStore,
     items: Iterable[Item],
     *,
-    batch_size: int = 32,
+    batch_size: int = INGEST_BATCH,
+    batch_chars: int = INGEST_BATCH_CHARS,
     on_outcome: Callable[[IngestOutcome], None] | None = None,
 ) -> list[IngestOutcome]:
-    """Store every draft (in batches); return one outcome per item (failures as they come)."""
+    """Store every draft (in batches of ``batch_size`` drafts, or fewer holding ``batch_chars``
+    characters); return one outcome per item (failures as they come)."""
     outcomes: list[IngestOutcome] = []
     batch: list[ArticleDraft] = []
+    chars = 0
 
     def emit(o: IngestOutcome) -> None:
         outcomes.append(o)
@@ -193,17 +208,20 @@ def ingest(
             on_outcome(o)
 
     def flush() -> None:
+        nonlocal chars
         if batch:
             for o in store.add_many(batch):
                 emit(o)
             batch.clear()
+            chars = 0
 
     for item in items:
         if isinstance(item, IngestOutcome):
             emit(item)
         else:
             batch.append(item)
-            if len(batch) >= batch_size:
+            chars += len(item.text)
+            if len(batch) >= batch_size or chars >= batch_chars:
                 flush()
     flush()
     return outcomes

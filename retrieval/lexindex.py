@@ -9,7 +9,10 @@ an article's write adds to, and its removal takes from, so nothing is ever rebui
 * ``postings``: per term and block of 1,024 documents, a blob of (document, term frequency,
   document length) triples. A new article only touches the newest block of each of its
   terms, so an ingest batch rewrites small blobs whatever the archive's size;
-* ``vocab``: each term's document frequency (the IDF), indexed by it for the median;
+* ``vocab``: each term's document frequency (the IDF);
+* ``dfhist``: how many terms have each document frequency, for the median IDF (an index of
+  ``vocab`` by frequency did the same, but every batch moved thousands of its entries: at
+  100k articles a third of the vocabulary's write cost, docs/benchmarks.md);
 * ``vectors``: per article, its chunks' vectors and offsets and their normalised mean, as
   float16 (half of Chroma's float32: the dense evidence does not need more).
 
@@ -54,6 +57,7 @@ BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's write to the 
 # 100k articles, 1,000 articles' ingest: index commits 2.7 s -> 1.2 s of CPU, 8.0 -> 4.7 GB
 # written (docs/benchmarks.md, issue 13). The WAL file grows to about 64 MB.
 WAL_CHECKPOINT_PAGES = 16384
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # INSERT ... RETURNING
 DENSE_BLOCK = 16384  # mean vectors compared with a story per step (bounds the step's float32 copy: 16 MB at 256-d)
 
 _SCHEMA = """
@@ -67,7 +71,7 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE TABLE IF NOT EXISTS postings (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS postings_key ON postings (term, block);
 CREATE TABLE IF NOT EXISTS vocab (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS vocab_df ON vocab (df);
+CREATE TABLE IF NOT EXISTS dfhist (df INTEGER PRIMARY KEY, terms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS vectors (
     doc INTEGER PRIMARY KEY, mean BLOB NOT NULL, chunks BLOB NOT NULL, spans BLOB NOT NULL
@@ -105,6 +109,7 @@ class PersistentLexicalIndex:
                 self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         self._seen: tuple[int, int] | None = None
         self._idf: dict[str, float | None] = {}
         self._median: float | None = None
@@ -113,6 +118,23 @@ class PersistentLexicalIndex:
         self._mean_docs = np.zeros(0, dtype=np.int64)  # their docs' rowids
         self._means_seen: tuple[int, int] | None = None
         self._refresh()
+
+    def _migrate(self) -> None:
+        """An index from before ``dfhist``: its histogram, made once from the vocabulary, and
+        the frequency index it replaces dropped (in one transaction with any other writer)."""
+        old = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'vocab_df'").fetchone()
+        if old is None:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'vocab_df'").fetchone() is not None:
+                self._db.execute("DELETE FROM dfhist")
+                self._db.execute("INSERT INTO dfhist (df, terms) SELECT df, count(*) FROM vocab GROUP BY df")
+                self._db.execute("DROP INDEX vocab_df")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     # ---- changes -------------------------------------------------------------------------
 
@@ -189,17 +211,57 @@ class PersistentLexicalIndex:
         df = Counter[str]()
         for (t, _), rows in new.items():
             df[t] += len(rows)
+        self._add_df(db, df)
+
+    def _add_df(self, db: sqlite3.Connection, delta: Mapping[str, int]) -> None:
+        """Change terms' document frequencies (a term at 0 leaves the vocabulary), and the
+        histogram of frequencies with them."""
+        after = self._upsert_df(db, list(delta.items()))
+        hist = Counter[int]()
+        for t, d in delta.items():
+            hist[after[t] - d] -= 1
+            hist[after[t]] += 1
+        gone = [(t,) for t, d in delta.items() if after[t] <= 0]
+        if gone:
+            db.executemany("DELETE FROM vocab WHERE term = ?", gone)
         db.executemany(
-            "INSERT INTO vocab (term, df) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-            df.items(),
+            "INSERT INTO dfhist (df, terms) VALUES (?, ?) "
+            "ON CONFLICT (df) DO UPDATE SET terms = terms + excluded.terms",
+            [(f, n) for f, n in hist.items() if f > 0 and n],
         )
+        if any(n < 0 for f, n in hist.items() if f > 0):
+            db.execute("DELETE FROM dfhist WHERE terms <= 0")
+
+    def _upsert_df(self, db: sqlite3.Connection, delta: list[tuple[str, int]]) -> dict[str, int]:
+        """Add to terms' frequencies; their frequencies after (one statement per 400 terms that
+        returns them, where SQLite has RETURNING: 3.35, 2021; else read first)."""
+        after: dict[str, int] = {}
+        for i in range(0, len(delta), 400):
+            part = delta[i : i + 400]
+            if _RETURNING:
+                values = ",".join(["(?, ?)"] * len(part))
+                sql = (
+                    f"INSERT INTO vocab (term, df) VALUES {values} "  # noqa: S608 (placeholders only)
+                    "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df RETURNING term, df"
+                )
+                after.update(db.execute(sql, [x for pair in part for x in pair]).fetchall())
+                continue
+            marks = ",".join("?" * len(part))
+            before = dict(db.execute(f"SELECT term, df FROM vocab WHERE term IN ({marks})", [t for t, _ in part]))  # noqa: S608
+            db.executemany(
+                "INSERT INTO vocab (term, df) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+                part,
+            )
+            after.update((t, before.get(t, 0) + d) for t, d in part)
+        return after
 
     def _remove(self, db: sqlite3.Connection, article_id: str) -> int:
         row = db.execute("SELECT rowid, length, terms FROM docs WHERE id = ?", (article_id,)).fetchone()
         if row is None:
             return 0
         doc, length, doc_terms = int(row[0]), int(row[1]), str(row[2])
-        for t in doc_terms.split("\n") if doc_terms else []:
+        words = doc_terms.split("\n") if doc_terms else []
+        for t in words:
             old = db.execute("SELECT data FROM postings WHERE term = ? AND block = ?", (t, doc // BLOCK)).fetchone()
             if old is not None:
                 arr = np.frombuffer(old[0], dtype=np.int32).reshape(-1, 3)
@@ -210,19 +272,11 @@ class PersistentLexicalIndex:
                     )
                 else:
                     db.execute("DELETE FROM postings WHERE term = ? AND block = ?", (t, doc // BLOCK))
-            self._add_df(db, t, -1)
+        self._add_df(db, dict.fromkeys(words, -1))
         db.execute("DELETE FROM docs WHERE rowid = ?", (doc,))
         db.execute("DELETE FROM vectors WHERE doc = ?", (doc,))
         self._bump(db, -1, -length)
         return 1
-
-    def _add_df(self, db: sqlite3.Connection, term: str, delta: int) -> None:
-        db.execute(
-            "INSERT INTO vocab (term, df) VALUES (?, ?) ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-            (term, delta),
-        )
-        if delta < 0:
-            db.execute("DELETE FROM vocab WHERE term = ? AND df <= 0", (term,))
 
     def _bump(self, db: sqlite3.Connection, docs: int, length: int) -> None:
         for key, delta in (("docs", docs), ("length", length)):
@@ -246,7 +300,7 @@ class PersistentLexicalIndex:
 
     def clear(self) -> None:
         with self._write() as db:
-            for table in ("docs", "postings", "vocab", "meta", "vectors"):
+            for table in ("docs", "postings", "vocab", "dfhist", "meta", "vectors"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
 
     # ---- bookkeeping for whoever keeps it in step with the store ----------------------------
@@ -336,16 +390,17 @@ class PersistentLexicalIndex:
         """The median IDF over the vocabulary (the middle of the terms ordered by frequency)."""
         if self._median is None:
             with self._mutex:
-                count = int(self._db.execute("SELECT count(*) FROM vocab").fetchone()[0])
-                if not count:
-                    return 1.0
-                offset, take = ((count - 1) // 2, 2) if count % 2 == 0 else (count // 2, 1)
-                dfs = [
-                    int(r[0])
-                    for r in self._db.execute(
-                        "SELECT df FROM vocab ORDER BY df LIMIT ? OFFSET ?", (take, offset)
-                    ).fetchall()
-                ]
+                hist = self._db.execute("SELECT df, terms FROM dfhist ORDER BY df").fetchall()
+            count = sum(int(n) for _, n in hist)
+            if not count:
+                return 1.0
+            middle = [(count - 1) // 2, count // 2]  # one term when the count is odd, else two
+            dfs, seen = [], 0
+            for df, n in hist:
+                seen += int(n)
+                while middle and middle[0] < seen:
+                    dfs.append(int(df))
+                    middle.pop(0)
             self._median = sum(self._idf_of(d) for d in dfs) / len(dfs)
         return self._median
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
 
 from retrieval.fetch import FetchPolicy
 from retrieval.ingest import FeedLimits, IngestRequest, estimate_total, ingest, iter_items
+from retrieval.models import ArticleDraft, IngestOutcome
 from retrieval.store import SourceStore
 from tests.servers.web import ARTICLE_HTML, ARTICLE_TITLE, WebServer, compressed, page, redirect, slow
 
@@ -206,3 +208,26 @@ def test_a_feed_stops_at_its_deadline_and_says_what_it_skipped(store: SourceStor
 def test_feed_that_cannot_be_fetched_is_one_failure(store: SourceStore, web: WebServer) -> None:
     [outcome] = run(store, IngestRequest(feeds=(web.url("/missing"),)))
     assert outcome.status == "failed" and "404" in (outcome.error or "")
+
+
+def test_a_batch_is_written_early_once_its_texts_reach_the_character_limit(store: SourceStore) -> None:
+    """Huge sources are not held 128 at a time: each batch stops at the characters it may hold."""
+    texts = [f"Statement {i} of the harbour board. " + "The board met and decided. " * (40 + i) for i in range(7)]
+    drafts = [ArticleDraft(title=f"Statement {i}", text=t) for i, t in enumerate(texts)]
+    sizes: list[int] = []
+    add_many = store.add_many
+
+    def spy(batch: Sequence[ArticleDraft]) -> list[IngestOutcome]:
+        sizes.append(len(batch))
+        return add_many(batch)
+
+    store.add_many = spy  # type: ignore[method-assign,assignment]
+    limit = len(texts[0]) * 3  # three of the first texts, fewer of the longer ones
+    outcomes = ingest(store, drafts, batch_size=100, batch_chars=limit)
+    assert [o.status for o in outcomes] == ["added"] * 7
+    assert sum(sizes) == 7 and len(sizes) >= 3
+    for start, n in zip(accumulate([0, *sizes]), sizes, strict=False):
+        part = [len(t) for t in texts[start : start + n]]
+        assert sum(part[:-1]) < limit  # not written before its last text ...
+        assert sum(part) >= limit or start + n == 7  # ... and then because it reached the limit
+    assert store.count() == 7

@@ -90,6 +90,42 @@ def test_removing_an_unknown_id_changes_nothing() -> None:
     assert len(index) == len(DOCS)
 
 
+def histogram(index: PersistentLexicalIndex) -> tuple[dict[int, int], dict[int, int]]:
+    """The index's histogram of document frequencies, and one counted afresh from its vocabulary."""
+    kept = dict(index._db.execute("SELECT df, terms FROM dfhist").fetchall())
+    counted = dict(index._db.execute("SELECT df, count(*) FROM vocab GROUP BY df").fetchall())
+    return kept, counted
+
+
+def test_the_histogram_of_term_frequencies_follows_additions_updates_and_removals() -> None:
+    index = PersistentLexicalIndex()
+    for doc_id, text in DOCS:
+        index.apply([(doc_id, "v1", text)])
+    index.apply([("ferry", "v2", "The island ferry company cancelled every crossing for a storm.")])
+    index.apply(removed=[DOCS[0][0], DOCS[1][0]])
+    kept, counted = histogram(index)
+    assert kept == counted and sum(kept) > 0
+    index.apply(removed=[doc_id for doc_id, _ in DOCS])
+    assert histogram(index) == ({}, {})
+    assert index.median_idf == 1.0
+
+
+def test_an_index_from_before_the_histogram_takes_it_in_once(tmp_path: Path) -> None:
+    """Its frequency index is dropped and its histogram made from the vocabulary; the median
+    IDF stays the in-memory index's."""
+    path = tmp_path / "old.sqlite"
+    old = persistent(DOCS, path)
+    old._db.execute("DELETE FROM dfhist")
+    old._db.execute("CREATE INDEX vocab_df ON vocab (df)")
+    old.close()
+    index = PersistentLexicalIndex(path)
+    names = {r[0] for r in index._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
+    assert "vocab_df" not in names
+    kept, counted = histogram(index)
+    assert kept == counted and kept
+    assert_same_ranking(index, LexicalIndex(DOCS))
+
+
 def test_an_empty_index_finds_nothing() -> None:
     index = PersistentLexicalIndex()
     assert len(index) == 0
