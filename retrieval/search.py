@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,7 +29,7 @@ import numpy as np
 from retrieval.errors import InputError
 from retrieval.lexical import specific_terms, terms
 from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
-from retrieval.models import ArticleInfo, Candidate, ChunkHit, SearchResult
+from retrieval.models import ArticleInfo, Candidate, ChunkHit, SearchResult, StoredArticle
 from retrieval.sentences import split_sentences
 from retrieval.store import SourceStore
 
@@ -87,12 +88,13 @@ class OriginalFinder:
         nearest = self._nearest(vectors, index)
         lexical = dict(index.search(" ".join(query.texts), self.config.lexical_k))
         ids = self._candidate_ids(nearest, lexical)
-        infos = self.store.infos(ids)
+        texts = self.store.get_many(ids)  # one read: each candidate's metadata and text
+        infos = {aid: a.info for aid, a in texts.items()}
         ids = [aid for aid in ids if aid in infos]  # committed articles only
         if not ids:
             return SearchResult([], [], "no stored article shares anything with this story")
         dense, hits = self._dense_matrix(ids, vectors, infos, index)
-        coverage, specifics = self._coverage_matrix(ids, query, index)
+        coverage, specifics = self._coverage_matrix(ids, query, index, texts)
         evidence = self.config.dense_weight * dense + (1 - self.config.dense_weight) * coverage
         return self._select(ids, infos, query, evidence, dense, coverage, specifics, lexical, hits)
 
@@ -173,11 +175,10 @@ class OriginalFinder:
         return found
 
     def _coverage_matrix(
-        self, ids: list[str], query: _Query, index: PersistentLexicalIndex
+        self, ids: list[str], query: _Query, index: PersistentLexicalIndex, texts: Mapping[str, StoredArticle]
     ) -> tuple[np.ndarray, np.ndarray]:
         """IDF-weighted share of each sentence's terms found in each candidate (rows x columns),
         and the share of the story's numbers and names found in each candidate."""
-        texts = self.store.get_many(ids)
         vocab = [set(terms(texts[aid].text)) if aid in texts else set() for aid in ids]
         cap = index.median_idf  # a word no stored article uses says little about which one is the source
         out = np.zeros((len(query.texts), len(ids)), dtype=np.float32)
