@@ -9,7 +9,11 @@ an article's write adds to, and its removal takes from, so nothing is ever rebui
 * ``postings``: per term and block of 1,024 documents, a blob of (document, term frequency,
   document length) triples. A new article only touches the newest block of each of its
   terms, so an ingest batch rewrites small blobs whatever the archive's size;
-* ``vocab``: each term's document frequency (the IDF);
+* ``vocab``: each term's document frequency (the IDF), stored in the order terms were first
+  seen (a rowid table, with a unique index by term that only a new term changes): a batch's
+  frequent words then sit together at the table's start and its new words at its end, where a
+  table keyed by term spread every batch's updates over all of its pages (at 100k articles,
+  most of the index's write cost that grew with the archive; docs/benchmarks.md);
 * ``dfhist``: how many terms have each document frequency, for the median IDF (an index of
   ``vocab`` by frequency did the same, but every batch moved thousands of its entries: at
   100k articles a third of the vocabulary's write cost, docs/benchmarks.md);
@@ -70,7 +74,7 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE TABLE IF NOT EXISTS postings (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS postings_key ON postings (term, block);
-CREATE TABLE IF NOT EXISTS vocab (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dfhist (df INTEGER PRIMARY KEY, terms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS vectors (
@@ -120,17 +124,29 @@ class PersistentLexicalIndex:
         self._refresh()
 
     def _migrate(self) -> None:
-        """An index from before ``dfhist``: its histogram, made once from the vocabulary, and
-        the frequency index it replaces dropped (in one transaction with any other writer)."""
-        old = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'vocab_df'").fetchone()
-        if old is None:
+        """An index from before: made as it is now, once (in one transaction, which another
+        process opening it waits for). Its vocabulary keyed by term becomes one stored in the
+        order terms were first seen (most frequent first), and its histogram of frequencies is
+        made from the vocabulary, replacing the index by frequency."""
+        vocab = self._db.execute("SELECT sql FROM sqlite_master WHERE name = 'vocab'").fetchone()
+        by_df = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'vocab_df'").fetchone()
+        if "WITHOUT ROWID" not in str(vocab[0]).upper() and by_df is None:
             return
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            vocab = self._db.execute("SELECT sql FROM sqlite_master WHERE name = 'vocab'").fetchone()
+            if "WITHOUT ROWID" in str(vocab[0]).upper():
+                self._db.execute("DROP INDEX IF EXISTS vocab_df")
+                self._db.execute(
+                    "CREATE TABLE vocab_new (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL)"
+                )
+                self._db.execute("INSERT INTO vocab_new (term, df) SELECT term, df FROM vocab ORDER BY df DESC")
+                self._db.execute("DROP TABLE vocab")
+                self._db.execute("ALTER TABLE vocab_new RENAME TO vocab")
             if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'vocab_df'").fetchone() is not None:
-                self._db.execute("DELETE FROM dfhist")
-                self._db.execute("INSERT INTO dfhist (df, terms) SELECT df, count(*) FROM vocab GROUP BY df")
                 self._db.execute("DROP INDEX vocab_df")
+            self._db.execute("DELETE FROM dfhist")
+            self._db.execute("INSERT INTO dfhist (df, terms) SELECT df, count(*) FROM vocab GROUP BY df")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

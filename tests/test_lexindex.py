@@ -110,20 +110,32 @@ def test_the_histogram_of_term_frequencies_follows_additions_updates_and_removal
     assert index.median_idf == 1.0
 
 
-def test_an_index_from_before_the_histogram_takes_it_in_once(tmp_path: Path) -> None:
-    """Its frequency index is dropped and its histogram made from the vocabulary; the median
-    IDF stays the in-memory index's."""
+def test_an_index_from_before_is_made_as_now_once(tmp_path: Path) -> None:
+    """Its vocabulary keyed by term (with an index by frequency) becomes a table in first-seen
+    order with a histogram of frequencies; ranking and median IDF stay the in-memory index's,
+    and it takes changes as a new one does."""
     path = tmp_path / "old.sqlite"
     old = persistent(DOCS, path)
-    old._db.execute("DELETE FROM dfhist")
-    old._db.execute("CREATE INDEX vocab_df ON vocab (df)")
+    old._db.executescript(
+        """
+        CREATE TABLE vocab_old (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO vocab_old SELECT term, df FROM vocab;
+        DROP TABLE vocab;
+        ALTER TABLE vocab_old RENAME TO vocab;
+        CREATE INDEX vocab_df ON vocab (df);
+        DELETE FROM dfhist;
+        """
+    )
     old.close()
     index = PersistentLexicalIndex(path)
-    names = {r[0] for r in index._db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()}
-    assert "vocab_df" not in names
+    schema = dict(index._db.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall())
+    assert "vocab_df" not in schema and "WITHOUT ROWID" not in schema["vocab"].upper()
     kept, counted = histogram(index)
     assert kept == counted and kept
     assert_same_ranking(index, LexicalIndex(DOCS))
+    index.apply(removed=["ferry"])
+    assert_same_ranking(index, LexicalIndex([d for d in DOCS if d[0] != "ferry"]))
+    assert histogram(index)[0] == histogram(index)[1]
 
 
 def test_an_empty_index_finds_nothing() -> None:
