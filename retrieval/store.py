@@ -239,13 +239,17 @@ class SourceStore:
         reopens a client that another process's write made stale (:meth:`_catch_up`)."""
         return self.revision()
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> str:
         """With the write lock held: reopen the client if another process wrote since it was
-        opened (or since this process last wrote), so that it never writes from a stale index."""
-        if self._reopen is None or self.revision() == self._seen:
-            return
+        opened (or since this process last wrote), so that it never writes from a stale index.
+        Returns the store's revision (read once: at 100,000 articles Chroma counts the articles
+        in about 10 ms, and a write read it four times)."""
+        revision = self.revision()
+        if self._reopen is None or revision == self._seen:
+            return revision
         log.info("the store changed in another process; reopening it before writing")
         self._reopen_client()
+        return self._seen
 
     def _reopen_client(self) -> None:
         """With the write lock held: a fresh client on the embedded store's files."""
@@ -516,11 +520,11 @@ class SourceStore:
     def _before_write(self) -> None:
         """With the write lock held: catch up with other processes, then (once per process)
         sweep chunks that no article owns any more."""
-        self._catch_up()
-        if self.lock is not None and self._synced != self.revision():
-            if not self._holds(self.revision()):
+        revision = self._catch_up()
+        if self.lock is not None and self._synced != revision:  # the lock held: nobody else moves it
+            if not self._holds(revision):
                 self._sync_lexical()  # so that this writer may move the change-log cursor on after its write
-            self._synced = self.revision()
+            self._synced = revision
         if not self._swept:
             self._swept = True
             removed = self.sweep_orphans()
