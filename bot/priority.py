@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 #: BLAS threads per process. A check's matrix products are small (a story's sentences against
 #: a candidate's chunks, or against 16,384 mean vectors at a time), so a second BLAS thread
 #: mostly waits for work, spinning, on a core the check's other threads (MiniLM's) or another
-#: process need. Measured on the 2-core machine, 20 stories against a 20,000-article store,
-#: 40 warm checks: 2 threads 6.1 s wall, 10.7 CPU s; 1 thread 5.1 s, 7.3 CPU s (with MiniLM
-#: not spinning either; `python -m benchmarks.threads`, docs/benchmarks.md).
+#: process need. Measured on the 2-core machine, 40 warm checks against a 20,000-article
+#: store (MiniLM not spinning): 2 threads 6.18 s wall, 11.0 CPU s; 1 thread 5.55 s, 8.0 CPU s
+#: (`python -m benchmarks.threads`, docs/benchmarks.md).
 BLAS_THREADS = 1
 
 

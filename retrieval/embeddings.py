@@ -87,7 +87,8 @@ class MiniLMEmbedder:
         they keep spinning for work between runs (onnxruntime's default). A check embeds a few
         dozen sentences at a time, so a spinning thread burns a core between runs that the
         check's own work, or the bot's other processes, need: on the 2-core machine, 40 warm
-        checks took 10.7 CPU s spinning and 7.3 not, in the same wall time (docs/benchmarks.md)."""
+        checks took 9.2 CPU s spinning and 8.0 not, in about the same wall time (5.3 and 5.6 s),
+        and an ingest beside them finished in 6.2 s instead of 9.3 (`python -m benchmarks.threads`)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

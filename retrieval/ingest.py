@@ -180,8 +180,8 @@ def _skipped_line(feed_url: str, total: int, over_limit: int, late: int, limits:
 #: The search index's cost per commit grows with the archive (a commit rewrites pages spread
 #: over its vocabulary), so bigger batches pay it over more articles: 3,000 articles into an
 #: empty embedded store in 19.5 s at 32 per batch, 13.0 s at 128; at 100k articles the index's
-#: own cost 3.2 -> 2.2 ms per article (docs/benchmarks.md, issue 13). Checks never wait for a
-#: batch (they answer from what the index holds).
+#: own cost 4.3 -> 3.1 ms per article (`python -m benchmarks.index_writes`; docs/benchmarks.md,
+#: issue 13). Checks never wait for a batch (they answer from what the index holds).
 INGEST_BATCH = 128
 #: ... and a batch is written early once its texts reach this many characters, so that a run
 #: of huge sources (transcripts of megabytes) holds a bounded amount of text and vectors.
