@@ -97,7 +97,11 @@ def histogram(index: PersistentLexicalIndex) -> tuple[dict[int, int], dict[int, 
     return kept, counted
 
 
-def test_the_histogram_of_term_frequencies_follows_additions_updates_and_removals() -> None:
+@pytest.mark.parametrize("returning", [True, False], ids=["with RETURNING", "SQLite before 3.35"])
+def test_the_histogram_of_term_frequencies_follows_additions_updates_and_removals(
+    returning: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrieval.lexindex._RETURNING", returning)
     index = PersistentLexicalIndex()
     for doc_id, text in DOCS:
         index.apply([(doc_id, "v1", text)])
@@ -108,6 +112,8 @@ def test_the_histogram_of_term_frequencies_follows_additions_updates_and_removal
     index.apply(removed=[doc_id for doc_id, _ in DOCS])
     assert histogram(index) == ({}, {})
     assert index.median_idf == 1.0
+    index.apply([(doc_id, "v2", text) for doc_id, text in DOCS])
+    assert_same_ranking(index, LexicalIndex(DOCS))
 
 
 def test_an_index_from_before_is_made_as_now_once(tmp_path: Path) -> None:
