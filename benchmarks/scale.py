@@ -200,11 +200,7 @@ def measure(
         warm_cpu.append(time.process_time() - c0)
         hits += bool(report.sources) and report.sources[0].info.id == r["id"]
     p50 = percentile(warm, 50)
-    same = []  # the story the next three columns check, warm: what they are compared with
-    for _ in range(5):
-        t0 = time.perf_counter()
-        engine.check(story)
-        same.append(time.perf_counter() - t0)
+    same = check_times(engine, story, 5)  # the story the next columns check, warm: what they are compared with
     more = write_jsonl(work / f"extra-{size}.jsonl", extra(100, real, 900_000 + size))
     run(["ingest", "-q", "--jsonl", str(more)], env)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -231,6 +227,16 @@ def measure(
         f"{rss:.0f} / {hwm:.0f}",
         "-" if not size else f"{hits / len(stories):.2f}",
     ]
+
+
+def check_times(engine: Any, story: str, n: int) -> list[float]:
+    """Wall times of ``n`` checks of ``story``."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        engine.check(story)
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 def checks_during_ingest(engine: Any, story: str, env: dict[str, str], bulk: Path) -> list[float]:

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import percentile, read_jsonl, shared_path, table
-from benchmarks.scale import SEED, archive, extra, run, write_jsonl
+from benchmarks.scale import SEED, archive, check_times, checks_during_ingest, extra, run, write_jsonl
 
 SETTINGS = [  # (label, BLAS threads (0: the library's default), MiniLM spinning)
     ("library defaults (before)", 0, True),
@@ -76,23 +76,10 @@ def child(blas: int, spinning: bool, stories_path: str, bulk: str, env: dict[str
         engine.check(story)
         warm.append(time.perf_counter() - t0)
     warm_cpu = time.process_time() - c0
-    same = []  # the story checked during the ingest, warm
-    for _ in range(5):
-        t0 = time.perf_counter()
-        engine.check(stories[0])
-        same.append(time.perf_counter() - t0)
+    same = check_times(engine, stories[0], 5)  # the story checked during the ingest, warm
     t_ingest = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "ingest", "-q", "--jsonl", bulk],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    during = []
-    while proc.poll() is None:
-        t0 = time.perf_counter()
-        engine.check(stories[0])
-        during.append(time.perf_counter() - t0)
+    during = checks_during_ingest(engine, stories[0], env, Path(bulk))
+    ingest_s = time.perf_counter() - t_ingest
     return {
         "warm_p50": percentile(warm, 50),
         "warm_max": max(warm),
@@ -102,7 +89,7 @@ def child(blas: int, spinning: bool, stories_path: str, bulk: str, env: dict[str
         "during_p50": percentile(during, 50),
         "during_max": max(during, default=float("nan")),
         "during_n": len(during),
-        "ingest_s": time.perf_counter() - t_ingest,
+        "ingest_s": ingest_s,
     }
 
 

@@ -134,17 +134,15 @@ class PersistentLexicalIndex:
             return
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            self._db.execute("DROP INDEX IF EXISTS vocab_df")
             vocab = self._db.execute("SELECT sql FROM sqlite_master WHERE name = 'vocab'").fetchone()
-            if "WITHOUT ROWID" in str(vocab[0]).upper():
-                self._db.execute("DROP INDEX IF EXISTS vocab_df")
+            if "WITHOUT ROWID" in str(vocab[0]).upper():  # looked at again: another process may have done it
                 self._db.execute(
                     "CREATE TABLE vocab_new (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL)"
                 )
                 self._db.execute("INSERT INTO vocab_new (term, df) SELECT term, df FROM vocab ORDER BY df DESC")
                 self._db.execute("DROP TABLE vocab")
                 self._db.execute("ALTER TABLE vocab_new RENAME TO vocab")
-            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'vocab_df'").fetchone() is not None:
-                self._db.execute("DROP INDEX vocab_df")
             self._db.execute("DELETE FROM dfhist")
             self._db.execute("INSERT INTO dfhist (df, terms) SELECT df, count(*) FROM vocab GROUP BY df")
         except BaseException:

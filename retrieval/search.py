@@ -88,13 +88,13 @@ class OriginalFinder:
         nearest = self._nearest(vectors, index)
         lexical = dict(index.search(" ".join(query.texts), self.config.lexical_k))
         ids = self._candidate_ids(nearest, lexical)
-        texts = self.store.get_many(ids)  # one read: each candidate's metadata and text
-        infos = {aid: a.info for aid, a in texts.items()}
+        stored = self.store.get_many(ids)  # one read: each candidate's metadata and text
+        infos = {aid: a.info for aid, a in stored.items()}
         ids = [aid for aid in ids if aid in infos]  # committed articles only
         if not ids:
             return SearchResult([], [], "no stored article shares anything with this story")
         dense, hits = self._dense_matrix(ids, vectors, infos, index)
-        coverage, specifics = self._coverage_matrix(ids, query, index, texts)
+        coverage, specifics = self._coverage_matrix(ids, query, index, stored)
         evidence = self.config.dense_weight * dense + (1 - self.config.dense_weight) * coverage
         return self._select(ids, infos, query, evidence, dense, coverage, specifics, lexical, hits)
 
@@ -175,11 +175,11 @@ class OriginalFinder:
         return found
 
     def _coverage_matrix(
-        self, ids: list[str], query: _Query, index: PersistentLexicalIndex, texts: Mapping[str, StoredArticle]
+        self, ids: list[str], query: _Query, index: PersistentLexicalIndex, stored: Mapping[str, StoredArticle]
     ) -> tuple[np.ndarray, np.ndarray]:
         """IDF-weighted share of each sentence's terms found in each candidate (rows x columns),
         and the share of the story's numbers and names found in each candidate."""
-        vocab = [set(terms(texts[aid].text)) if aid in texts else set() for aid in ids]
+        vocab = [set(terms(stored[aid].text)) if aid in stored else set() for aid in ids]
         cap = index.median_idf  # a word no stored article uses says little about which one is the source
         out = np.zeros((len(query.texts), len(ids)), dtype=np.float32)
         for i, bag in enumerate(query.terms):
