@@ -336,14 +336,31 @@ class PersistentLexicalIndex:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
+    def set_meta(self, key: str, value: str, *, wait: bool = True) -> bool:
+        """Store a bookkeeping value. With ``wait=False`` it is not stored (returns False) while
+        another process is writing the file: a check must not wait for an ingest's batch to
+        commit only to note where it looked (up to 180 ms at 20k articles, batches of 128)."""
         with self._mutex:
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            if not wait:
+                self._db.execute("PRAGMA busy_timeout = 0")
+            try:
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            except sqlite3.OperationalError as exc:
+                if wait or "locked" not in str(exc):
+                    raise
+                return False
+            finally:
+                if not wait:
+                    self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        return True
 
     def identity(self) -> str:
         """This index file's own id (made at first use; every process using the file shares it):
         what its writers tag their change-log records with, so that its readers skip them."""
         with self._mutex:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+            if row is not None:  # read first: made once, and a write would wait for another process's
+                return str(row[0])
             self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', ?)", (uuid.uuid4().hex,))
             return str(self._db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()[0])
 

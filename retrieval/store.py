@@ -133,6 +133,11 @@ class StoreConfig:
     vectors_per_record: int = 256
     # chunks per write of vector records (bounds a request to a Chroma server: about 4 MB)
     vectors_per_write: int = 8192
+    # articles per write to Chroma (an ingest batch is written in requests of this many): a
+    # Chroma server answers no read while it applies a write, so a check meeting an ingest's
+    # write waited for all of it (128 articles: ~85 ms for their records and as long for their
+    # vectors, at 20k articles)
+    articles_per_write: int = 32
     # vector records per read: typically 2,000 chunks (1 MB); at most 500 huge-source records
     vector_read_page: int = 500
 
@@ -191,6 +196,7 @@ class SourceStore:
         self._writer: int | None = None
         self._dimension: int | None = None  # the length of the space's vectors, once read
         self._index_id: str | None = None  # the search index's identity (its change-log tag)
+        self._unsaved_cursor: float | None = None  # where this process's catch-up got to, not yet in the file
         self._open_collections()
         try:
             self._max_batch = int(client.get_max_batch_size())
@@ -626,24 +632,26 @@ class SourceStore:
         for i, p in batch:
             parts.append((i, p, vectors[pos : pos + len(p.chunks)]))
             pos += len(p.chunks)
-        try:
-            self._write_group(parts, now)
-            results = [
-                (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
-                for i, p, _ in parts
-            ]
-        except StoreError:
-            results = []  # isolate the article the store refuses: write them one by one
-            for i, p, vecs in parts:
-                try:
-                    self._write_group([(i, p, vecs)], now)
-                    results.append(
-                        (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
-                    )
-                except StoreError as exc:
-                    results.append(
-                        (i, IngestOutcome(p.draft.origin, "failed", p.article_id, p.draft.title, error=str(exc)))
-                    )
+        results: list[tuple[int, IngestOutcome]] = []
+        per = max(1, self.config.articles_per_write)
+        for group in (parts[g : g + per] for g in range(0, len(parts), per)):
+            try:
+                self._write_group(group, now)
+                results += [
+                    (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
+                    for i, p, _ in group
+                ]
+            except StoreError:
+                for i, p, vecs in group:  # isolate the article the store refuses: write them one by one
+                    try:
+                        self._write_group([(i, p, vecs)], now)
+                        results.append(
+                            (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
+                        )
+                    except StoreError as exc:
+                        results.append(
+                            (i, IngestOutcome(p.draft.origin, "failed", p.article_id, p.draft.title, error=str(exc)))
+                        )
         if any(o.status != "failed" for _, o in results):
             self._bump()
         yield from results
@@ -754,7 +762,7 @@ class SourceStore:
             with self._write_lock():
                 if self.lock is not None:  # the revision the write in flight left
                     revision = self.refresh()
-                if not self._holds(revision) and not self._sync_lexical():
+                if not self._holds(revision) and not self._sync_lexical(stored=_count_of(revision)):
                     return self.lexical.refresh()  # not caught up in full: look again next time
         self._synced = revision
         return self.lexical.refresh()
@@ -802,14 +810,18 @@ class SourceStore:
             self._index_id = self.lexical.identity()
         return self._index_id
 
-    def _sync_lexical(self) -> bool:
+    def _sync_lexical(self, stored: int | None = None) -> bool:
         """Take in the change log's records since the index last looked; False when the index
         and the store still differ in count while others are writing (caught up at a later
         call: a whole reconciliation reads every article's metadata, which at 100k articles on
         a Chroma server takes seconds, and during another process's ingest a count read after
-        the log nearly always includes a commit whose record is not written yet)."""
+        the log nearly always includes a commit whose record is not written yet).
+
+        ``stored``: the store's count, when the caller has just read it with the revision (one
+        round trip fewer; read before the log or after it, a count includes the writes whose
+        records are not written yet all the same)."""
         started = time.time()
-        cursor = self.lexical.get_meta("cursor")
+        cursor = self._cursor()
         changes: list[Change] = []
         own, since = "", started
         if cursor is None:
@@ -834,7 +846,7 @@ class SourceStore:
                 len(stale),
             )
         complete = True
-        if len(self.lexical.refresh()) != self.count():
+        if len(self.lexical.refresh()) != (self.count() if stored is None else stored):
             # the log shows writes (by others, or by this machine's other processes) since the
             # index last looked: asked only now, a round trip most catch-ups do not need
             writing = bool(changes) or bool(own and self.changelog.wrote_since(since, own))
@@ -846,8 +858,25 @@ class SourceStore:
         if missing:  # an index from before it kept the vectors: taken in once
             log.info("search index: taking in the chunk vectors of %d article(s)", len(missing))
             self._reindex(missing)
-        self.lexical.set_meta("cursor", repr(started))
+        self._save_cursor(started)
         return complete
+
+    def _cursor(self) -> str | None:
+        """Up to when the search index holds the change log: the file's record, or this
+        process's own later one that it could not save yet."""
+        saved = self.lexical.get_meta("cursor")
+        if self._unsaved_cursor is None:
+            return saved
+        return repr(max(self._unsaved_cursor, float(saved))) if saved is not None else repr(self._unsaved_cursor)
+
+    def _save_cursor(self, at: float) -> None:
+        """Note in the file where a catch-up got to, without waiting for another process's
+        write to the file (a bulk ingest's batch): a check kept it in memory then, and a later
+        check saves it (meanwhile other processes only read back a little more of the log)."""
+        if self.lexical.set_meta("cursor", repr(at), wait=False):
+            self._unsaved_cursor = None
+        else:
+            self._unsaved_cursor = max(at, self._unsaved_cursor or at)
 
     def _reconcile_lexical(self) -> None:
         """Make the lexical index hold exactly the stored versions (reads every article's
@@ -1088,6 +1117,11 @@ def _same_meta(existing: dict[str, Any], draft: ArticleDraft) -> bool:
         if (value or None) != existing.get(key):
             return False
     return True
+
+
+def _count_of(revision: str) -> int:
+    """The article count a revision (``"<bumps>:<count>"``, :meth:`SourceStore.revision`) was read with."""
+    return int(revision.rsplit(":", 1)[1])
 
 
 def _text(meta: dict[str, Any] | None, document: str | None) -> str:

@@ -156,6 +156,28 @@ def test_empty_article_fails_and_the_rest_of_the_batch_is_stored(store: SourceSt
     assert store.count() == 1
 
 
+def test_an_ingest_batch_reaches_chroma_in_requests_of_a_few_articles(store: SourceStore) -> None:
+    """A Chroma server answers no read while it applies a write: a batch is written a few
+    articles per request, so a check waits for a short write at most."""
+    small = SourceStore(store.client, store.embedder, get_encoding(), replace(store.config, articles_per_write=2))
+    sizes: list[int] = []
+    upsert = small.articles.upsert
+
+    def counted(**kwargs: object) -> None:
+        sizes.append(len(kwargs["ids"]))  # type: ignore[arg-type]
+        upsert(**kwargs)  # type: ignore[arg-type]
+
+    small.articles.upsert = counted  # type: ignore[method-assign]
+    drafts = [
+        replace(HARWICH_NOTICE, url=f"{HARWICH_NOTICE.url}-{n}", text=f"{HARWICH_NOTICE.text} Notice {n}.")
+        for n in range(5)
+    ]
+    outcomes = small.add_many(drafts)
+    assert [o.status for o in outcomes] == ["added"] * 5
+    assert sizes == [2, 2, 1]
+    assert small.count() == 5 and len(small.lexical_index()) == 5
+
+
 def test_article_the_store_refuses_leaves_no_trace(store: SourceStore) -> None:
     store.add(HARWICH_NOTICE)  # fixes the collection's dimension
     broken = SourceStore(store.client, _WrongSize(store.embedder), get_encoding(), store.config)
