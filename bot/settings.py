@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # CPU priority of `factdiff ingest` (Unix niceness added to its own): a bulk ingest gives way
     # to the bot's checks on the same machine; 0 keeps it level with them
     ingest_nice: int = Field(10, alias="FACTDIFF_INGEST_NICE", ge=0, le=19)
+    # seconds each write to the store (a few articles' records, a search-index update) waits at
+    # most for the checks running on this machine to finish; 0 writes at once
+    give_way: float = Field(1.0, alias="FACTDIFF_GIVE_WAY", ge=0, le=60)
     feed_max_entries: int = Field(200, alias="FACTDIFF_FEED_MAX_ENTRIES", ge=1, le=100_000)
     feed_deadline: float = Field(600.0, alias="FACTDIFF_FEED_DEADLINE", gt=0, le=86_400)
     log_format: Literal["text", "json"] = Field("text", alias="FACTDIFF_LOG_FORMAT")

@@ -19,7 +19,7 @@ from retrieval.errors import StoreError
 from retrieval.fetch import FetchPolicy
 from retrieval.ingest import FeedLimits
 from retrieval.lexindex import PersistentLexicalIndex
-from retrieval.locking import WriteLock
+from retrieval.locking import ChecksInProgress, WriteLock
 from retrieval.search import OriginalFinder
 from retrieval.store import SourceStore, StoreConfig
 from retrieval.tokens import encoding_name_for_model, get_encoding
@@ -151,6 +151,7 @@ def source_store(
         lock=lock,
         reopen=(lambda: chroma_client(settings)) if lock is not None else None,
         lexical=PersistentLexicalIndex(lexical_index_path(settings, emb)) if client is None else None,
+        checks=ChecksInProgress(settings.data_dir, settings.give_way) if client is None else None,
     )
 
 

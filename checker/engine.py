@@ -187,27 +187,28 @@ class DiffEngine:
             cut = text.rfind("\n", 0, self.config.max_story_chars)
             text = text[: cut if cut > self.config.max_story_chars // 2 else self.config.max_story_chars]
             notes.append(f"the story was truncated to its first {len(text):,} of {len(story):,} characters")
-        result = self.finder.find(text)
-        if not result.matches:
-            return Report(text, url, [], [], Analyzer(notes=notes), result.message)
-        stored = self.finder.store.get_many([c.info.id for c in result.matches])
-        articles = [stored[c.info.id] for c in result.matches if c.info.id in stored]
-        claims = [c for c in story_claims(text) if len(c.text.split()) >= 3 or c.segment_kind == "sentence"]
-        sources = source_sentences(articles)
-        index = self.finder.lexical_index()
-        cap = index.median_idf
+        with self.finder.store.checking():  # the store's writes on this machine give way meanwhile
+            result = self.finder.find(text)
+            if not result.matches:
+                return Report(text, url, [], [], Analyzer(notes=notes), result.message)
+            stored = self.finder.store.get_many([c.info.id for c in result.matches])
+            articles = [stored[c.info.id] for c in result.matches if c.info.id in stored]
+            claims = [c for c in story_claims(text) if len(c.text.split()) >= 3 or c.segment_kind == "sentence"]
+            sources = source_sentences(articles)
+            index = self.finder.lexical_index()
+            cap = index.median_idf
 
-        def weight(term: str) -> float:  # smoothed: in a small store every word still counts
-            return 1.0 + min(index.idf(term), cap) if index.known(term) else 1.0 + cap
+            def weight(term: str) -> float:  # smoothed: in a small store every word still counts
+                return 1.0 + min(index.idf(term), cap) if index.known(term) else 1.0 + cap
 
-        alignment = align(claims, sources, self.align_embedder, weight, self.sentence_vectors)
-        facts = SourceFacts([(a.text, a.info.published) for a in articles])
-        normal_articles = {a.id: _normal(a.text) for a in articles}
-        verdicts = [self._judge(i, alignment, facts, normal_articles) for i in range(len(claims))]
-        findings = self._merge(verdicts, text)
-        pool = omission_candidates(alignment, findings, keep_cited=self.judge is not None)
-        analyzer = Analyzer(notes=notes)
-        omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
+            alignment = align(claims, sources, self.align_embedder, weight, self.sentence_vectors)
+            facts = SourceFacts([(a.text, a.info.published) for a in articles])
+            normal_articles = {a.id: _normal(a.text) for a in articles}
+            verdicts = [self._judge(i, alignment, facts, normal_articles) for i in range(len(claims))]
+            findings = self._merge(verdicts, text)
+            pool = omission_candidates(alignment, findings, keep_cited=self.judge is not None)
+            analyzer = Analyzer(notes=notes)
+            omitted = [c.index for c in pool if c.offline][: self.config.max_omissions]
         if self.judge is not None:
             judgement = self.judge.judge(Analysis(text, alignment, verdicts, pool, facts.text, facts))
             if judgement.verdicts:

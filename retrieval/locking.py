@@ -10,19 +10,28 @@ at once need a Chroma server, which does its own locking.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from retrieval.errors import StoreBusyError
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: there writes do not give way to checks
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "write.lock"
+CHECKS_NAME = "checks.lock"
+WRITES_NAME = "writes.lock"
+GIVE_WAY_POLL = 0.005  # seconds between a writer's looks at whether checks are still running
 QUIET_WAIT = 2.0  # seconds waited for the lock before saying so: a check holds it for a moment at most
 
 
@@ -99,3 +108,77 @@ class WriteLock:
             f"{self.timeout:g} s (FACTDIFF_LOCK_TIMEOUT); try again when it has finished, or run a Chroma "
             "server (CHROMA_HOST) for several writers at once"
         )
+
+
+class ChecksInProgress:
+    """The checks running on this machine (every process with this data directory), for the
+    store's writes to give way to.
+
+    A check holds a shared lock on a file in the data directory while it uses the store and
+    the cores (its offline part; not while it waits for a model's answer). Before each write
+    to the store (a request of a few articles to Chroma, an update of the search index), a
+    writer waits while any check holds it, up to ``give_way`` seconds: a check then never
+    meets a write in flight, and a bot that is busy without a pause delays an ingest but never
+    stops it. Shared file locks (``flock``) are released by the system when a process dies.
+
+    Writers mark their writes the same way (a second file), so that a check can tell a write of
+    this machine's in progress (its records in Chroma before its change-log records, while it
+    gives way) from a change the search index missed.
+    """
+
+    def __init__(self, folder: Path, give_way: float) -> None:
+        self.path = Path(folder) / CHECKS_NAME
+        self.writes = Path(folder) / WRITES_NAME
+        self.give_way = give_way
+
+    def _open(self, path: Path | None = None) -> int:
+        path = path or self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    @contextmanager
+    def held(self, path: Path | None = None) -> Iterator[None]:
+        """Mark a check (or with ``path=self.writes``, a write) in progress for the block."""
+        if fcntl is None:
+            yield
+            return
+        fd = self._open(path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # a look at whether any are held takes it for an instant at most
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Mark a write to the store in progress on this machine for the block."""
+        return self.held(self.writes)
+
+    def write_in_progress(self) -> bool:
+        """Whether a process of this machine is writing to the store right now."""
+        return self._marked(self.writes)
+
+    def running(self) -> bool:
+        """Whether a check is running on this machine right now."""
+        return self._marked(self.path)
+
+    def _marked(self, path: Path) -> bool:
+        if fcntl is None:
+            return False
+        fd = self._open(path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    def wait(self) -> float:
+        """Wait while checks are running, up to ``give_way`` seconds; the seconds waited."""
+        if fcntl is None or self.give_way <= 0:
+            return 0.0
+        started = time.monotonic()
+        while self.running() and time.monotonic() - started < self.give_way:
+            time.sleep(GIVE_WAY_POLL)
+        return time.monotonic() - started

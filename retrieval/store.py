@@ -68,7 +68,7 @@ from retrieval.chunking import DEFAULT_CHUNK_TOKENS, chunk_text
 from retrieval.embeddings import Embedder
 from retrieval.errors import NotFoundError, StoreError
 from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
-from retrieval.locking import WriteLock
+from retrieval.locking import ChecksInProgress, WriteLock
 from retrieval.models import (
     ArticleDraft,
     ArticleInfo,
@@ -174,11 +174,13 @@ class SourceStore:
         lock: WriteLock | None = None,
         reopen: Callable[[], Any] | None = None,
         lexical: PersistentLexicalIndex | None = None,
+        checks: ChecksInProgress | None = None,
     ) -> None:
         """``lock`` and ``reopen`` are for an embedded store shared with other processes: the
         data directory's write lock, and how to open a fresh client on it. ``lexical`` is the
         persistent lexical index kept in step with the store (a private in-memory one if not
-        given), shared by every process that gives the same file."""
+        given), shared by every process that gives the same file. ``checks``: the machine's
+        checks in progress, which this store's writes give way to and its checks mark."""
         self.lexical = lexical if lexical is not None else PersistentLexicalIndex()
         self._synced: str | None = None
         self.client = client
@@ -197,6 +199,7 @@ class SourceStore:
         self._dimension: int | None = None  # the length of the space's vectors, once read
         self._index_id: str | None = None  # the search index's identity (its change-log tag)
         self._unsaved_cursor: float | None = None  # where this process's catch-up got to, not yet in the file
+        self.checks = checks
         self._open_collections()
         try:
             self._max_batch = int(client.get_max_batch_size())
@@ -272,6 +275,12 @@ class SourceStore:
             self.client = self._reopen()
             self._open_collections()
         self._seen = self.revision()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write: the write lock (an embedded store), marked as a write of this machine's."""
+        with self._write_lock(), self.checks.writing() if self.checks is not None else nullcontext():
+            yield
 
     @contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -391,7 +400,7 @@ class SourceStore:
             return [o for o in outcomes if o is not None]
         ready = self._embed_ahead(cleaned) if self.lock is not None else _Ahead()
         try:
-            with self._write_lock():
+            with self._writing():
                 self._before_write()
                 self._add_locked(cleaned, outcomes, ready)
                 self._after_write()
@@ -493,7 +502,7 @@ class SourceStore:
         self._bump()
 
     def remove(self, article_id: str) -> ArticleInfo:
-        with self._write_lock():
+        with self._writing():
             self._before_write()
             info = self.get(article_id).info
             self._delete_chunks(article_id)
@@ -639,6 +648,7 @@ class SourceStore:
         results: list[tuple[int, IngestOutcome]] = []
         per = max(1, self.config.articles_per_write)
         for group in (parts[g : g + per] for g in range(0, len(parts), per)):
+            self._give_way()
             try:
                 self._write_group(group, now)
                 results += [
@@ -800,6 +810,7 @@ class SourceStore:
         own = self._identity() if self.lock is None else ""
         self._try(lambda: self.changelog.record(pairs, removed, writer=own))
         try:
+            self._give_way()
             self.lexical.apply(stored, removed, vectors)
             if self.lock is not None:  # one writer at a time, caught up before writing: nothing is missed
                 self.lexical.set_meta("cursor", repr(time.time()))
@@ -808,6 +819,16 @@ class SourceStore:
             log.warning("updating the lexical index failed (the next check catches up): %s", exc)
             if own:
                 self._try(lambda: self.changelog.record(pairs, removed))
+
+    def checking(self) -> AbstractContextManager[Any]:
+        """Mark a check in progress on this machine for the block (writes give way to it)."""
+        return self.checks.held() if self.checks is not None else nullcontext()
+
+    def _give_way(self) -> None:
+        if self.checks is not None:
+            waited = self.checks.wait()
+            if waited >= 0.01:
+                log.debug("a write gave way to checks in progress for %.2f s", waited)
 
     def _identity(self) -> str:
         if self._index_id is None:
@@ -853,7 +874,11 @@ class SourceStore:
         if len(self.lexical.refresh()) != (self.count() if stored is None else stored):
             # the log shows writes (by others, or by this machine's other processes) since the
             # index last looked: asked only now, a round trip most catch-ups do not need
-            writing = bool(changes) or bool(own and self.changelog.wrote_since(since, own))
+            writing = (
+                bool(changes)
+                or (self.checks is not None and self.checks.write_in_progress())
+                or bool(own and self.changelog.wrote_since(since, own))
+            )
             if writing and self.lock is None:
                 complete = False  # the store is being written: look again at the next check
             else:

@@ -469,3 +469,33 @@ def test_a_check_does_not_wait_for_its_machines_ingest_to_note_where_it_looked(
     ingest.add(HARWICH_NOTICE)
     assert len(bot.lexical_index()) == 3
     assert float(bot.lexical.get_meta("cursor") or 0) > time.time() - 600  # noted at the next check
+
+
+def test_a_machine_defers_a_whole_reconciliation_while_one_of_its_processes_writes(
+    tmp_path: Path, chroma_memory: object, wordllama: Embedder
+) -> None:
+    """A write gives way to the machine's checks between its requests to Chroma, so its records
+    can be in the store for a while before its change-log records: the write says it is in
+    progress, and a count that differs meanwhile is not taken for a loss."""
+    from retrieval.locking import ChecksInProgress
+
+    config = StoreConfig(prefix="t" + uuid.uuid4().hex[:10])
+    path = tmp_path / "index.sqlite"
+
+    def process() -> SourceStore:
+        lexical = PersistentLexicalIndex(path)
+        return SourceStore(
+            chroma_memory, wordllama, get_encoding(), config, lexical=lexical, checks=ChecksInProgress(tmp_path, 1.0)
+        )
+
+    writer, reader = process(), process()
+    committed = writer.get(writer.add(NORRLAND_Q2).article_id or "")
+    assert len(reader.lexical_index()) == 1
+    reader.lexical.set_meta("cursor", "9e12")  # the log quiet since
+    assert writer.checks is not None
+    with writer.checks.writing():
+        writer.articles.upsert(  # the write's first request, its change-log records not written yet
+            ids=["in-flight"], embeddings=[[1.0]], metadatas=[committed.info.extra | {"text_hash": "f" * 64}]
+        )
+        assert "in-flight" not in reader.lexical_index().versions()
+    assert "in-flight" in reader.lexical_index().versions()

@@ -8,6 +8,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from bot import wiring
 from bot.settings import Settings
-from retrieval.locking import QUIET_WAIT
+from retrieval.locking import QUIET_WAIT, ChecksInProgress
 from retrieval.search import OriginalFinder
 from tests.articles import HARWICH_NOTICE, NORRLAND_Q2, NORRLAND_Q3, NORRLAND_Q3_STORY
 from tests.conftest import REPO, run_cli
@@ -329,3 +330,66 @@ def test_a_moment_of_waiting_for_the_lock_is_not_worth_a_word(tmp_path: Path) ->
     with lock.hold():
         assert holder.poll() is not None or holder.wait(timeout=5) == 0  # the holder let go first
     assert waits == []
+
+
+# --- writes give way to the machine's checks ----------------------------------------------------
+
+
+def test_a_check_marks_itself_in_progress_while_it_uses_the_store(tmp_path: Path, wordllama: object) -> None:
+    from checker.engine import DiffEngine
+
+    settings = Settings(data_dir=tmp_path / "data")
+    store = wiring.source_store(settings, emb=wordllama)  # type: ignore[arg-type]
+    store.add(NORRLAND_Q3)
+    checks = ChecksInProgress(tmp_path / "data", give_way=1.0)  # another process's view of the machine
+    engine = DiffEngine(OriginalFinder(store))
+    seen: list[bool] = []
+    find = engine.finder.find
+
+    def watched(text: str) -> object:
+        seen.append(checks.running())
+        return find(text)
+
+    engine.finder.find = watched  # type: ignore[method-assign,assignment]
+    assert not checks.running()
+    report = engine.check(NORRLAND_Q3_STORY)
+    assert seen == [True] and report.sources
+    assert not checks.running()
+
+
+def test_a_write_gives_way_to_a_check_in_progress_then_goes_on(tmp_path: Path, wordllama: object) -> None:
+    settings = Settings(data_dir=tmp_path / "data", give_way=60)
+    bot = wiring.source_store(settings, emb=wordllama)  # type: ignore[arg-type]
+    ingest = wiring.source_store(settings, emb=wordllama)  # type: ignore[arg-type]
+    stored = threading.Event()
+    writer = threading.Thread(target=lambda: (ingest.add(NORRLAND_Q3), stored.set()))
+    with bot.checking():
+        writer.start()
+        assert not stored.wait(2.0)  # an add takes a fraction of that: it is waiting for the check
+        assert bot.count() == 0
+    writer.join(60)
+    assert stored.is_set() and bot.count() == 1
+
+
+def test_a_bot_busy_without_a_pause_delays_a_write_but_never_stops_it(tmp_path: Path, wordllama: object) -> None:
+    settings = Settings(data_dir=tmp_path / "data", give_way=0.2)
+    bot = wiring.source_store(settings, emb=wordllama)  # type: ignore[arg-type]
+    ingest = wiring.source_store(settings, emb=wordllama)  # type: ignore[arg-type]
+    with bot.checking():
+        assert ingest.add(NORRLAND_Q3).status == "added"  # within the check: it gave way, then wrote
+        assert bot.checks is not None and bot.checks.running()
+    assert bot.count() == 1
+
+
+def test_without_give_way_a_write_does_not_wait(tmp_path: Path) -> None:
+    checks = ChecksInProgress(tmp_path, give_way=0)
+    with checks.held():
+        assert checks.running() and checks.wait() == 0.0
+
+
+def test_a_write_in_progress_is_seen_by_the_machines_other_processes(tmp_path: Path) -> None:
+    mine, theirs = ChecksInProgress(tmp_path, 1.0), ChecksInProgress(tmp_path, 1.0)
+    assert not theirs.write_in_progress()
+    with mine.writing():
+        assert theirs.write_in_progress() and not theirs.running()
+    assert not theirs.write_in_progress()
