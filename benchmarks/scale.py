@@ -15,8 +15,9 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
   be without the other users;
 * in-process warm check p50/p95 (the bot's engine, over real articles' summaries);
 * the bot's next check after another process ingested 100 articles, and the slowest check
-  while another process ingests 300 (ingest never stalls checks); both check one story,
-  whose warm time (p50 of 5) is the column before them;
+  while another process ingests 300 (ingest never stalls checks; the checks run back to back,
+  so the ingest's writes give way to them up to FACTDIFF_GIVE_WAY each and it takes longer
+  than alone); both check one story, whose warm time (p50 of 5) is the column before them;
 * the bot's memory: one engine, opened on the empty store, runs through all sizes as a bot
   would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.

@@ -139,10 +139,14 @@ class ChecksInProgress:
     @contextmanager
     def held(self, path: Path | None = None) -> Iterator[None]:
         """Mark a check (or with ``path=self.writes``, a write) in progress for the block."""
-        if fcntl is None:
+        try:
+            fd = self._open(path) if fcntl is not None else None
+        except OSError as exc:  # a read-only data directory: checks and writes go on unmarked
+            log.warning("cannot mark a check or write in progress in %s: %s", (path or self.path).parent, exc)
+            fd = None
+        if fd is None:
             yield
             return
-        fd = self._open(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)  # a look at whether any are held takes it for an instant at most
             yield
@@ -164,7 +168,10 @@ class ChecksInProgress:
     def _marked(self, path: Path) -> bool:
         if fcntl is None:
             return False
-        fd = self._open(path)
+        try:
+            fd = self._open(path)
+        except OSError:  # nothing can be marked there either
+            return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -393,3 +393,12 @@ def test_a_write_in_progress_is_seen_by_the_machines_other_processes(tmp_path: P
     with mine.writing():
         assert theirs.write_in_progress() and not theirs.running()
     assert not theirs.write_in_progress()
+
+
+def test_checks_and_writes_go_on_unmarked_where_nothing_can_be_marked(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    checks = ChecksInProgress(blocked / "data", give_way=60)
+    with checks.held(), checks.writing():
+        assert not checks.running() and not checks.write_in_progress()
+        assert checks.wait() < checks.give_way  # did not wait for a check it cannot see
