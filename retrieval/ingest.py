@@ -224,4 +224,5 @@ def ingest(
             if len(batch) >= batch_size or chars >= batch_chars:
                 flush()
     flush()
+    store.lexical.checkpoint()  # the search index's write-ahead log, grown by the batches, cut back
     return outcomes

@@ -369,6 +369,23 @@ class PersistentLexicalIndex:
             self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('identity', ?)", (uuid.uuid4().hex,))
             return str(self._db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()[0])
 
+    def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the file and cut it to nothing: at the end of an ingest
+        (during one it grows to WAL_CHECKPOINT_PAGES, 256 MB, whatever the index's size). False
+        when another process's read or write kept it from finishing (nobody waits for it: the
+        next checkpoint does it)."""
+        if self.path == ":memory:":
+            return True
+        with self._mutex:
+            self._db.execute("PRAGMA busy_timeout = 0")
+            try:
+                busy = int(self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0])
+            except sqlite3.OperationalError:
+                busy = 1
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        return busy == 0
+
     def disk_bytes(self) -> int:
         if self.path == ":memory:":
             return 0

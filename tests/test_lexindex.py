@@ -499,3 +499,29 @@ def test_a_machine_defers_a_whole_reconciliation_while_one_of_its_processes_writ
         )
         assert "in-flight" not in reader.lexical_index().versions()
     assert "in-flight" in reader.lexical_index().versions()
+
+
+def test_an_ingest_leaves_no_write_ahead_log_behind(tmp_path: Path, chroma_memory: object, wordllama: Embedder) -> None:
+    from retrieval.ingest import ingest
+
+    path = tmp_path / "index.sqlite"
+    wal = Path(f"{path}-wal")
+    config = StoreConfig(prefix="t" + uuid.uuid4().hex[:10])
+    store = SourceStore(chroma_memory, wordllama, get_encoding(), config, lexical=PersistentLexicalIndex(path))
+    store.add(NORRLAND_Q2)
+    assert wal.stat().st_size > 0  # a write goes to the log first
+    outcomes = ingest(store, [NORRLAND_Q3, HARWICH_NOTICE])
+    assert [o.status for o in outcomes] == ["added", "added"]
+    assert wal.stat().st_size == 0 and len(store.lexical_index()) == 3
+
+
+def test_a_checkpoint_does_not_wait_for_another_processs_write(tmp_path: Path) -> None:
+    import sqlite3
+
+    index = persistent(DOCS, tmp_path / "index.sqlite")
+    other = sqlite3.connect(index.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    assert index.checkpoint() is False
+    other.execute("COMMIT")
+    other.close()
+    assert index.checkpoint() is True and Path(f"{index.path}-wal").stat().st_size == 0
