@@ -362,7 +362,12 @@ def test_a_write_gives_way_to_a_check_in_progress_then_goes_on(tmp_path: Path, w
     bot = wiring.source_store(settings, emb=wordllama)  # type: ignore[arg-type]
     ingest = wiring.source_store(settings, emb=wordllama)  # type: ignore[arg-type]
     stored = threading.Event()
-    writer = threading.Thread(target=lambda: (ingest.add(NORRLAND_Q3), stored.set()))
+
+    def write() -> None:
+        ingest.add(NORRLAND_Q3)
+        stored.set()
+
+    writer = threading.Thread(target=write)
     with bot.checking():
         writer.start()
         assert not stored.wait(2.0)  # an add takes a fraction of that: it is waiting for the check
