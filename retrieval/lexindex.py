@@ -31,7 +31,10 @@ a process that searched Chroma's chunks held ~5 KB per stored article and, after
 process's ingest, had to open a new client, which reloaded everything (and Chroma 1.5 does not
 free the old client's index: measured in docs/benchmarks.md). A check reads from this file only
 the vectors of its candidates, and finds dense candidates by the articles' mean vectors, which
-it keeps in memory as float16 (0.5 KB per article) and takes in incrementally.
+it keeps in memory as float32 (1 KB per article at 256-d) and takes in incrementally: numpy's
+float16-to-float32 conversion at each comparison cost as much as the comparison itself (the
+search for dense candidates at 100,000 articles: 66 ms with float16 means converted a block at
+a time, 33 ms with float32; 51 and 102 MB of means: ``python -m benchmarks.dense``).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's write to the 
 WAL_CHECKPOINT_PAGES = 65536
 WAL_KEPT_BYTES = 64 * 1024 * 1024
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # INSERT ... RETURNING
-DENSE_BLOCK = 16384  # mean vectors compared with a story per step (bounds the step's float32 copy: 16 MB at 256-d)
+DENSE_BLOCK = 16384  # mean vectors compared with a story per step (bounds the step's similarity matrix)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -123,7 +126,7 @@ class PersistentLexicalIndex:
         self._idf: dict[str, float | None] = {}
         self._median: float | None = None
         self._stats: tuple[int, float] = (0, 1.0)
-        self._means = np.zeros((0, 0), dtype=np.float16)  # the articles' mean vectors, in doc order
+        self._means = np.zeros((0, 0), dtype=np.float32)  # the articles' mean vectors, in doc order
         self._mean_docs = np.zeros(0, dtype=np.int64)  # their docs' rowids
         self._means_seen: tuple[int, int] | None = None
         self._refresh()
@@ -550,7 +553,7 @@ class PersistentLexicalIndex:
         best_docs = np.zeros((len(q), 0), dtype=np.int64)
         best_sims = np.zeros((len(q), 0), dtype=np.float32)
         for b in range(0, n, DENSE_BLOCK):
-            sims = q @ means[b : b + DENSE_BLOCK].astype(np.float32).T
+            sims = q @ means[b : b + DENSE_BLOCK].T
             docs = np.broadcast_to(mean_docs[b : b + DENSE_BLOCK], sims.shape)
             sims = np.concatenate([best_sims, sims], axis=1)
             docs = np.concatenate([best_docs, docs], axis=1)
@@ -594,9 +597,9 @@ class PersistentLexicalIndex:
         n = int(self._db.execute("SELECT count(*) FROM vectors WHERE doc > ?", (after,)).fetchone()[0])
         first = self._db.execute("SELECT mean FROM vectors WHERE doc > ? LIMIT 1", (after,)).fetchone()
         if not n or first is None:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float16)
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         docs = np.zeros(n, dtype=np.int64)
-        means = np.zeros((n, len(first[0]) // 2), dtype=np.float16)
+        means = np.zeros((n, len(first[0]) // 2), dtype=np.float32)
         cur = self._db.execute("SELECT doc, mean FROM vectors WHERE doc > ? ORDER BY doc LIMIT ?", (after, n))
         at = 0
         while rows := cur.fetchmany(page):
