@@ -18,6 +18,9 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
   while another process ingests 300 (ingest never stalls checks; the checks run back to back,
   so the ingest's writes give way to them up to FACTDIFF_GIVE_WAY each and it takes longer
   than alone); both check one story, whose warm time (p50 of 5) is the column before them;
+* the baseline of the slowest check during the ingest: the same number of checks of that
+  story run back to back right after it, with no ingest (their slowest is this machine's own
+  jitter over as many checks);
 * the bot's memory: one engine, opened on the empty store, runs through all sizes as a bot
   would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.
@@ -209,6 +212,8 @@ def measure(
     after, after_cpu = time.perf_counter() - t0, time.process_time() - c0
     bulk = write_jsonl(work / f"bulk-{size}.jsonl", extra(300, real, 800_000 + size))
     during = checks_during_ingest(engine, story, env, bulk)
+    engine.check(story)  # takes in the ingest's last batch
+    quiet = check_times(engine, story, len(during))  # the baseline: as many checks, back to back, with no ingest
     lexical = getattr(store, "lexical", None)  # absent before issue 13 (a run against older code)
     index = lexical.disk_bytes() / 1e6 if lexical is not None else 0.0
     rss, hwm = memory_mb()
@@ -225,6 +230,7 @@ def measure(
         f"{percentile(same, 50):.2f}",
         f"{after:.2f} ({after_cpu:.2f})",
         f"{percentile(during, 50):.2f} / {max(during, default=float('nan')):.2f} ({len(during)})",
+        f"{percentile(quiet, 50):.2f} / {max(quiet, default=float('nan')):.2f}",
         f"{rss:.0f} / {hwm:.0f}",
         "-" if not size else f"{hits / len(stories):.2f}",
     ]
@@ -347,6 +353,7 @@ def main() -> None:
         "that story warm s",
         "after other's ingest s (CPU)",
         "during other's ingest p50 / max s (n)",
+        "as many with no ingest p50 / max s",
         "bot MB now / peak",
         "Recall@1",
     ]
