@@ -21,12 +21,15 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
 * the baseline of the slowest check during the ingest: the same number of checks of that
   story run back to back right after it, with no ingest (their slowest is this machine's own
   jitter over as many checks);
+* the same while another process ingests 300 further articles, but with one check starting
+  every second (PACE) instead of back to back: a bot far busier than a newsroom's, which still
+  leaves the ingest's writes moments to go in between checks;
 * the bot's memory: one engine, opened on the empty store, runs through all sizes as a bot
   would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.
 
-The 400 articles each size's measurement adds stay in the store (the 100k row's store holds
-100,000 plus 400 per size measured before). The empty-store row (size 0) is the floor,
+The 700 articles each size's measurement adds stay in the store (the 100k row's store holds
+100,000 plus 700 per size measured before). The empty-store row (size 0) is the floor,
 measured in the same run.
 
     python -m benchmarks.scale                         # 2k and 20k, embedded
@@ -54,6 +57,11 @@ from typing import Any
 from benchmarks.common import percentile, read_jsonl, shared_path, table
 
 SEED = 13
+# first ids (and seeds) of the articles each size's measurements ingest, one million apart so
+# that no size's set meets another's (before, 800,000 + 100,000 was 900,000 + 0: the 100k
+# row's ingest during checks began with 100 articles the store already held)
+AFTER_IDS, DURING_IDS, PACED_IDS = 1_000_000, 2_000_000, 3_000_000
+PACE = 1.0  # seconds between the starts of checks in the paced column: a bot answering 3,600 checks an hour
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -205,15 +213,18 @@ def measure(
         hits += bool(report.sources) and report.sources[0].info.id == r["id"]
     p50 = percentile(warm, 50)
     same = check_times(engine, story, 5)  # the story the next columns check, warm: what they are compared with
-    more = write_jsonl(work / f"extra-{size}.jsonl", extra(100, real, 900_000 + size))
+    more = write_jsonl(work / f"extra-{size}.jsonl", extra(100, real, AFTER_IDS + size))
     run(["ingest", "-q", "--jsonl", str(more)], env)
     t0, c0 = time.perf_counter(), time.process_time()
     engine.check(story)
     after, after_cpu = time.perf_counter() - t0, time.process_time() - c0
-    bulk = write_jsonl(work / f"bulk-{size}.jsonl", extra(300, real, 800_000 + size))
+    bulk = write_jsonl(work / f"bulk-{size}.jsonl", extra(300, real, DURING_IDS + size))
     during = checks_during_ingest(engine, story, env, bulk)
     engine.check(story)  # takes in the ingest's last batch
     quiet = check_times(engine, story, len(during))  # the baseline: as many checks, back to back, with no ingest
+    paced = checks_during_ingest(
+        engine, story, env, write_jsonl(work / f"paced-{size}.jsonl", extra(300, real, PACED_IDS + size)), PACE
+    )
     lexical = getattr(store, "lexical", None)  # absent before issue 13 (a run against older code)
     index = lexical.disk_bytes() / 1e6 if lexical is not None else 0.0
     rss, hwm = memory_mb()
@@ -231,6 +242,7 @@ def measure(
         f"{after:.2f} ({after_cpu:.2f})",
         f"{percentile(during, 50):.2f} / {max(during, default=float('nan')):.2f} ({len(during)})",
         f"{percentile(quiet, 50):.2f} / {max(quiet, default=float('nan')):.2f}",
+        f"{percentile(paced, 50):.2f} / {max(paced, default=float('nan')):.2f} ({len(paced)})",
         f"{rss:.0f} / {hwm:.0f}",
         "-" if not size else f"{hits / len(stories):.2f}",
     ]
@@ -246,8 +258,9 @@ def check_times(engine: Any, story: str, n: int) -> list[float]:
     return times
 
 
-def checks_during_ingest(engine: Any, story: str, env: dict[str, str], bulk: Path) -> list[float]:
-    """Check times while another process ingests ``bulk``."""
+def checks_during_ingest(engine: Any, story: str, env: dict[str, str], bulk: Path, every: float = 0.0) -> list[float]:
+    """Check times while another process ingests ``bulk``: back to back, or with ``every``,
+    one check starting every so many seconds."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "ingest", "-q", "--jsonl", str(bulk)],
         env=env,
@@ -259,6 +272,7 @@ def checks_during_ingest(engine: Any, story: str, env: dict[str, str], bulk: Pat
         t0 = time.perf_counter()
         engine.check(story)
         times.append(time.perf_counter() - t0)
+        time.sleep(max(0.0, every - times[-1]))
     return times
 
 
@@ -354,6 +368,7 @@ def main() -> None:
         "after other's ingest s (CPU)",
         "during other's ingest p50 / max s (n)",
         "as many with no ingest p50 / max s",
+        f"during, a check every {PACE:g} s: p50 / max s (n)",
         "bot MB now / peak",
         "Recall@1",
     ]
