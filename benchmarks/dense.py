@@ -9,6 +9,10 @@ that building 100,000 articles takes about 10 seconds), then times ``nearest`` f
 vectors both ways in the same process, and prints p50 and p95 in milliseconds, the memory the
 means take, and how many of the candidates the two ways share.
 
+A second table times the first search after another writer (a second connection, as another
+process) added a batch of 128 articles, eight batches in turn: with no room kept in the
+array of means (every catch-up copied the whole array: before) and with ``MEANS_ROOM`` (now).
+
     python -m benchmarks.dense                         # 20k and 100k articles
     python -m benchmarks.dense --sizes 2000,100000
 """
@@ -104,6 +108,40 @@ def measure(size: int, rng: np.random.Generator) -> list[list[object]]:
     return rows
 
 
+def catch_up(size: int, room: float, rng: np.random.Generator) -> list[object]:
+    """First searches after each of 8 batches of 128 articles another writer adds."""
+    saved = lexindex.MEANS_ROOM
+    lexindex.MEANS_ROOM = room
+    try:
+        with tempfile.TemporaryDirectory(prefix="factdiff-dense-") as tmp:
+            path = Path(tmp) / "index.sqlite"
+            build(path, size, rng).close()
+            reader, writer = PersistentLexicalIndex(path), PersistentLexicalIndex(path)
+            q = rng.standard_normal((QUERIES, DIM)).astype(np.float32)
+            q /= np.linalg.norm(q, axis=1, keepdims=True)
+            warm = timed(lambda: reader.nearest(q, K), 10)
+            after = []
+            for b in range(8):
+                stored, vectors = [], {}
+                for i in range(128):
+                    v = rng.standard_normal((5, DIM)).astype(np.float32)
+                    v /= np.linalg.norm(v, axis=1, keepdims=True)
+                    aid = f"new{b}-{i}"
+                    stored.append((aid, "v1", "a new article"))
+                    vectors[aid] = ChunkVectors(v, np.array([(c, 0, 1) for c in range(5)], dtype=np.int32))
+                writer.apply(stored, (), vectors)
+                t0 = time.perf_counter()
+                reader.nearest(q, K)
+                after.append((time.perf_counter() - t0) * 1000)
+            reader.close()
+            writer.close()
+    finally:
+        lexindex.MEANS_ROOM = saved
+    after.sort()
+    name = "none: the whole array copied (before)" if not room else f"{room:g} of those held (now)"
+    return [size, name, f"{warm[len(warm) // 2]:.1f}", f"{after[len(after) // 2]:.1f}", f"{after[-1]:.1f}"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="20000,100000", help="archive sizes, comma-separated")
@@ -112,6 +150,11 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     rows = [row for size in args.sizes.split(",") for row in measure(int(size), rng)]
     headers = ["articles", "means kept as", "p50 ms", "p95 ms", "means MB", "candidates shared", "index built s"]
+    print(table(headers, rows))
+    rooms = [0.0, lexindex.MEANS_ROOM]
+    rows = [catch_up(int(size), room, rng) for size in args.sizes.split(",") for room in rooms]
+    print()
+    headers = ["articles", "room kept for more means", "warm p50 ms", "first after a batch p50 ms", "max ms"]
     print(table(headers, rows))
 
 

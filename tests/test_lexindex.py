@@ -275,6 +275,34 @@ def test_another_processs_vectors_reach_the_nearest_search(tmp_path: Path) -> No
     assert set(near) == {"harbour", "ferry", "schools"} and near["schools"] == pytest.approx(1.0, abs=1e-3)
 
 
+def test_mean_vectors_taken_in_batch_after_batch_are_appended_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "lexical.sqlite"
+    reader, writer = PersistentLexicalIndex(path), PersistentLexicalIndex(path)
+    rng = np.random.default_rng(7)
+    query = unit([1, 0, 0, 0], [0, 0, 1, 0])
+
+    def batch(first: int, count: int) -> None:
+        ids = [f"a{i}" for i in range(first, first + count)]
+        vectors = {aid: chunks(*rng.standard_normal((2, 4)).tolist()) for aid in ids}
+        writer.apply([(aid, "v1", f"words of {aid}") for aid in ids], vectors=vectors)
+
+    batch(0, 40)
+    reader.nearest(query, k=5)
+    batch(40, 40)  # the array grows: room is made for more
+    reader.nearest(query, k=5)
+    held = reader._means  # what a search running in another thread would be reading
+    before = held.copy()
+    batch(80, 3)
+    near = reader.nearest(query, k=5)
+    assert np.shares_memory(reader._means, held)  # appended in the room kept, not copied again
+    assert np.array_equal(held, before)  # and never written over what a search may be reading
+    writer.apply(removed=["a3", "a50"])
+    batch(83, 2)
+    near = reader.nearest(query, k=5)
+    fresh = PersistentLexicalIndex(path).nearest(query, k=5)
+    assert near == pytest.approx(fresh) and "a3" not in near and len(reader._means) == 83
+
+
 # --- kept in step with the store -------------------------------------------------------------
 
 
