@@ -33,8 +33,8 @@ free the old client's index: measured in docs/benchmarks.md). A check reads from
 the vectors of its candidates, and finds dense candidates by the articles' mean vectors, which
 it keeps in memory as float32 (1 KB per article at 256-d) and takes in incrementally: numpy's
 float16-to-float32 conversion at each comparison cost as much as the comparison itself (the
-search for dense candidates at 100,000 articles: 66 ms with float16 means converted a block at
-a time, 33 ms with float32; 51 and 102 MB of means: ``python -m benchmarks.dense``).
+search for dense candidates at 100,000 articles: 59.5 ms with float16 means converted a block at
+a time, 32.6 ms with float32; 51 and 102 MB of means: ``python -m benchmarks.dense``, docs/benchmarks.md).
 """
 
 from __future__ import annotations
