@@ -23,7 +23,8 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
   jitter over as many checks);
 * the same while another process ingests 300 further articles, but with one check starting
   every second (PACE) instead of back to back: a bot far busier than a newsroom's, which still
-  leaves the ingest's writes moments to go in between checks;
+  leaves the ingest's writes moments to go in between checks (those 300 articles go in within
+  seconds, so this is a handful of checks: a hint, not a distribution);
 * the bot's memory: one engine, opened on the empty store, runs through all sizes as a bot
   would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.
