@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import table
+from benchmarks.common import percentile, table
 from bot.priority import limit_blas_threads
 from retrieval import lexindex
 from retrieval.lexindex import ChunkVectors, PersistentLexicalIndex
@@ -39,19 +39,24 @@ K = 20  # the finder's dense_k
 REPEATS = 40
 
 
+def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.standard_normal((n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def add(index: PersistentLexicalIndex, ids: list[str], rng: np.random.Generator, chunks: int = 0) -> None:
+    """Articles of a one-word text and ``chunks`` random unit chunk vectors (0: 1 to 11)."""
+    vectors = {}
+    for aid in ids:
+        n = chunks or int(rng.integers(1, 12))
+        vectors[aid] = ChunkVectors(unit_rows(rng, n), np.array([(c, 0, 1) for c in range(n)], dtype=np.int32))
+    index.apply([(aid, "v1", "word") for aid in ids], (), vectors)
+
+
 def build(path: Path, size: int, rng: np.random.Generator) -> PersistentLexicalIndex:
     index = PersistentLexicalIndex(path)
-    page = 2000
-    for start in range(0, size, page):
-        stored, vectors = [], {}
-        for i in range(start, min(size, start + page)):
-            n = int(rng.integers(1, 12))
-            v = rng.standard_normal((n, DIM)).astype(np.float32)
-            v /= np.linalg.norm(v, axis=1, keepdims=True)
-            aid = f"a{i}"
-            stored.append((aid, "v1", f"word{i % 997}"))
-            vectors[aid] = ChunkVectors(v, np.array([(c, 0, 1) for c in range(n)], dtype=np.int32))
-        index.apply(stored, (), vectors)
+    for start in range(0, size, 2000):
+        add(index, [f"a{i}" for i in range(start, min(size, start + 2000))], rng)
     return index
 
 
@@ -86,8 +91,7 @@ def measure(size: int, rng: np.random.Generator) -> list[list[object]]:
         t0 = time.perf_counter()
         index = build(Path(tmp) / "index.sqlite", size, rng)
         built = time.perf_counter() - t0
-        q = rng.standard_normal((QUERIES, DIM)).astype(np.float32)
-        q /= np.linalg.norm(q, axis=1, keepdims=True)
+        q = unit_rows(rng, QUERIES)
         now = set(index.nearest(q, K))  # loads the means
         means16 = index._means.astype(np.float16)
         ids = dict(index._db.execute("SELECT rowid, id FROM docs").fetchall())
@@ -102,7 +106,7 @@ def measure(size: int, rng: np.random.Generator) -> list[list[object]]:
             ),
             ("float32 (now)", timed(lambda: index.nearest(q, K)), index._means.nbytes),
         ):
-            p50, p95 = t[len(t) // 2], t[int(len(t) * 0.95)]
+            p50, p95 = percentile(t, 50), percentile(t, 95)
             rows.append([size, name, f"{p50:.1f}", f"{p95:.1f}", f"{nbytes / 1e6:.0f}", shared, f"{built:.0f}"])
         index.close()
     return rows
@@ -117,19 +121,11 @@ def catch_up(size: int, room: float, rng: np.random.Generator) -> list[object]:
             path = Path(tmp) / "index.sqlite"
             build(path, size, rng).close()
             reader, writer = PersistentLexicalIndex(path), PersistentLexicalIndex(path)
-            q = rng.standard_normal((QUERIES, DIM)).astype(np.float32)
-            q /= np.linalg.norm(q, axis=1, keepdims=True)
+            q = unit_rows(rng, QUERIES)
             warm = timed(lambda: reader.nearest(q, K), 10)
             after = []
             for b in range(8):
-                stored, vectors = [], {}
-                for i in range(128):
-                    v = rng.standard_normal((5, DIM)).astype(np.float32)
-                    v /= np.linalg.norm(v, axis=1, keepdims=True)
-                    aid = f"new{b}-{i}"
-                    stored.append((aid, "v1", "a new article"))
-                    vectors[aid] = ChunkVectors(v, np.array([(c, 0, 1) for c in range(5)], dtype=np.int32))
-                writer.apply(stored, (), vectors)
+                add(writer, [f"new{b}-{i}" for i in range(128)], rng, chunks=5)
                 t0 = time.perf_counter()
                 reader.nearest(q, K)
                 after.append((time.perf_counter() - t0) * 1000)
@@ -137,9 +133,8 @@ def catch_up(size: int, room: float, rng: np.random.Generator) -> list[object]:
             writer.close()
     finally:
         lexindex.MEANS_ROOM = saved
-    after.sort()
     name = "none: the whole array copied (before)" if not room else f"{room:g} of those held (now)"
-    return [size, name, f"{warm[len(warm) // 2]:.1f}", f"{after[len(after) // 2]:.1f}", f"{after[-1]:.1f}"]
+    return [size, name, f"{percentile(warm, 50):.1f}", f"{percentile(after, 50):.1f}", f"{max(after):.1f}"]
 
 
 def main() -> None:

@@ -130,8 +130,8 @@ class PersistentLexicalIndex:
         self._idf: dict[str, float | None] = {}
         self._median: float | None = None
         self._stats: tuple[int, float] = (0, 1.0)
-        self._means = np.zeros((0, 0), dtype=np.float32)  # the articles' mean vectors, in doc order
-        self._spare = self._means  # the array that holds them, with room for more (see _load_means)
+        # the articles' mean vectors, in doc order: the first rows of an array with room for more
+        self._means = np.zeros((0, 0), dtype=np.float32)
         self._mean_docs = np.zeros(0, dtype=np.int64)  # their docs' rowids
         self._means_seen: tuple[int, int] | None = None
         self._refresh()
@@ -599,14 +599,11 @@ class PersistentLexicalIndex:
                 keep = np.array([r[0] for r in self._db.execute("SELECT doc FROM vectors")], dtype=np.int64)
                 mask = np.isin(self._mean_docs, keep)
                 kept = int(mask.sum())
-                self._spare = _with_room(kept, self._means.shape[1])
-                self._means = np.compress(mask, self._means, axis=0, out=self._spare[:kept])
+                room = _with_room(kept, self._means.shape[1])
+                self._means = np.compress(mask, self._means, axis=0, out=room[:kept])
                 self._mean_docs = self._mean_docs[mask]
             if total != len(self._mean_docs):  # vectors added to older documents: read them all again
-                self._mean_docs, self._means = np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-                docs, means = self._read_means(0)
-                self._append_means(means)
-                self._mean_docs = docs
+                self._mean_docs, self._means = self._read_means(0)
             self._means_seen = self._seen
 
     def _read_means(self, after: int, page: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -629,17 +626,18 @@ class PersistentLexicalIndex:
         return docs[:at], means[:at]
 
     def _append_means(self, new: np.ndarray) -> None:
-        """Append ``new`` (as :meth:`_read_means` returns them: rows of an array with room)."""
+        """Append ``new`` (as :meth:`_read_means` returns them: the first rows of an array with
+        room) after the held means, in the room of the array they are the first rows of."""
         n = len(self._means)
         if not n:  # the first read: its array has room already
-            self._means, self._spare = new, new if new.base is None else new.base
+            self._means = new
             return
-        if n + len(new) > len(self._spare) or self._spare.shape[1] != new.shape[1]:
-            grown = _with_room(n + len(new), new.shape[1])
-            grown[:n] = self._means
-            self._spare = grown
-        self._spare[n : n + len(new)] = new
-        self._means = self._spare[: n + len(new)]
+        held = self._means if self._means.base is None else self._means.base
+        if n + len(new) > len(held) or held.shape[1] != new.shape[1]:
+            held = _with_room(n + len(new), new.shape[1])
+            held[:n] = self._means
+        held[n : n + len(new)] = new
+        self._means = held[: n + len(new)]
 
     def close(self) -> None:
         with self._mutex:
