@@ -1,7 +1,9 @@
 """The store's change log: which articles were stored or removed, and when.
 
-Every write to the store appends one record per article to a small Chroma collection
-(``<prefix>-changes-<space>``) right after its commit point. A process that keeps its own
+Every write to the store appends a record to a small Chroma collection
+(``<prefix>-changes-<space>``) right after its commit point, naming the articles it stored or
+removed (up to ``ENTRIES_PER_RECORD`` a record; a store from before holds one record per
+article, which readers still take in). A process that keeps its own
 copy of something derived from the stored texts (the lexical index on a machine that talks
 to a Chroma server) catches up by reading the records since it last looked, instead of
 every stored article. Records carry the writer's clock; readers look back ``MARGIN``
@@ -11,6 +13,7 @@ machine is still seen (taking a change in twice is harmless).
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +22,9 @@ from typing import Any
 
 MARGIN = 30.0  # seconds a reader of a Chroma server's log looks back past the newest record it has seen
 PAGE = 5000
+# articles named in one record: a write of 32 articles adds one record, where a record per
+# article put as many rows in Chroma's SQLite file (and its metadata indexes) as articles
+ENTRIES_PER_RECORD = 256
 
 
 @dataclass(frozen=True)
@@ -38,16 +44,17 @@ class ChangeLog:
     def record(self, stored: Sequence[tuple[str, str]] = (), removed: Sequence[str] = (), writer: str = "") -> None:
         """Log (article id, version) pairs as stored and ids as removed; ``writer``: the search
         index that holds them already (its readers need not read them back)."""
-        entries = [(aid, version) for aid, version in stored] + [(aid, "") for aid in removed]
+        entries = [[aid, version] for aid, version in stored] + [[aid, ""] for aid in removed]
         if not entries:
             return
         at = time.time()
         tag = {"writer": writer} if writer else {}
+        parts = [entries[i : i + ENTRIES_PER_RECORD] for i in range(0, len(entries), ENTRIES_PER_RECORD)]
         self._call(
             lambda: self.collection.add(
-                ids=[uuid.uuid4().hex for _ in entries],
-                embeddings=[[1.0]] * len(entries),  # Chroma wants a vector; the log is read by time only
-                metadatas=[{"article_id": aid, "version": version, "at": at, **tag} for aid, version in entries],
+                ids=[uuid.uuid4().hex for _ in parts],
+                embeddings=[[1.0]] * len(parts),  # Chroma wants a vector; the log is read by time only
+                metadatas=[{"entries": json.dumps(part, ensure_ascii=False), "at": at, **tag} for part in parts],
             )
         )
 
@@ -67,7 +74,7 @@ class ChangeLog:
             if not res["ids"]:
                 return
             for m in res["metadatas"]:
-                yield Change(str(m["article_id"]), str(m.get("version", "")), float(m["at"]))
+                yield from _changes(m)
             if len(res["ids"]) < PAGE:  # the last page (a Chroma server's round trip saved)
                 return
             offset += len(res["ids"])
@@ -78,3 +85,14 @@ class ChangeLog:
             lambda: self.collection.get(where={"$and": [{"at": {"$gte": at}}, {"writer": writer}]}, include=[], limit=1)
         )
         return bool(res["ids"])
+
+
+def _changes(meta: dict[str, Any]) -> Iterator[Change]:
+    """The changes one record names: a list of (id, version) entries, or (a store from before)
+    one article's."""
+    at = float(meta["at"])
+    if "entries" in meta:
+        for aid, version in json.loads(str(meta["entries"])):
+            yield Change(str(aid), str(version), at)
+    else:
+        yield Change(str(meta["article_id"]), str(meta.get("version", "")), at)
