@@ -9,6 +9,12 @@ an article's write adds to, and its removal takes from, so nothing is ever rebui
 * ``postings``: per term and block of 1,024 documents, a blob of (document, term frequency,
   document length) triples. A new article only touches the newest block of each of its
   terms, so an ingest batch rewrites small blobs whatever the archive's size;
+* ``fresh``: the same, for the blocks new articles still go to (the newest). Their blobs
+  change with every batch; kept in a small table of their own, a batch's reads and writes
+  stay in its few pages, where in ``postings`` (keyed by term, of every block) a batch
+  touched a page per term all over a table that grows with the archive. Once new articles go
+  to a later block, the rows of the ones before move to ``postings`` in one sorted step (once
+  per 1,024 articles);
 * ``vocab``: each term's document frequency (the IDF), stored in the order terms were first
   seen (a rowid table, with a unique index by term that only a new term changes): a batch's
   frequent words then sit together at the table's start and its new words at its end, where a
@@ -85,6 +91,8 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE TABLE IF NOT EXISTS postings (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS postings_key ON postings (term, block);
+CREATE TABLE IF NOT EXISTS fresh (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS fresh_key ON fresh (term, block);
 CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dfhist (df INTEGER PRIMARY KEY, terms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -217,28 +225,56 @@ class PersistentLexicalIndex:
         )
 
     def _append(self, db: sqlite3.Connection, new: dict[tuple[str, int], list[tuple[int, int, int]]]) -> None:
-        """Add postings to their (term, block) blobs and count them in the terms' frequencies."""
+        """Add postings to their (term, block) blobs and count them in the terms' frequencies.
+        A (term, block) blob is in ``fresh`` or in ``postings`` (an index from before holds its
+        newest block there), never in both; new blobs go to ``fresh``, and the blocks before the
+        newest one written move to ``postings``."""
         keys = sorted(new)
-        old: dict[tuple[str, int], bytes] = {}
+        old: dict[tuple[str, int], tuple[str, bytes]] = {}  # where each blob is, and its data
         for block in sorted({k[1] for k in keys}):
             in_block = [t for t, b in keys if b == block]
             for i in range(0, len(in_block), 500):
                 part = in_block[i : i + 500]
                 marks = ",".join("?" * len(part))
-                sql = f"SELECT term, data FROM postings WHERE block = ? AND term IN ({marks})"  # noqa: S608
-                old.update(((t, block), d) for t, d in db.execute(sql, [block, *part]))
-        db.executemany(  # blobs of over a page: a rowid table, so a key lookup does not walk them
-            "UPDATE postings SET data = ? WHERE term = ? AND block = ?",
-            ((old[t, b] + np.array(new[t, b], dtype=np.int32).tobytes(), t, b) for t, b in keys if (t, b) in old),
-        )
+                for table in ("fresh", "postings"):  # postings: only for the terms fresh lacks
+                    sql = f"SELECT term, data FROM {table} WHERE block = ? AND term IN ({marks})"  # noqa: S608
+                    old.update(((t, block), (table, d)) for t, d in db.execute(sql, [block, *part]))
+                    part = [t for t in part if (t, block) not in old]
+                    marks = ",".join("?" * len(part))
+                    if not part:
+                        break
+        for table in ("fresh", "postings"):
+            db.executemany(  # blobs of over a page: rowid tables, so a key lookup does not walk them
+                f"UPDATE {table} SET data = ? WHERE term = ? AND block = ?",  # noqa: S608 (fixed table names)
+                (
+                    (old[t, b][1] + np.array(new[t, b], dtype=np.int32).tobytes(), t, b)
+                    for t, b in keys
+                    if (t, b) in old and old[t, b][0] == table
+                ),
+            )
         db.executemany(
-            "INSERT INTO postings (term, block, data) VALUES (?, ?, ?)",
+            "INSERT INTO fresh (term, block, data) VALUES (?, ?, ?)",
             ((t, b, np.array(new[t, b], dtype=np.int32).tobytes()) for t, b in keys if (t, b) not in old),
         )
+        if keys:
+            self._seal(db, max(b for _, b in keys))
         df = Counter[str]()
         for (t, _), rows in new.items():
             df[t] += len(rows)
         self._add_df(db, df)
+
+    @staticmethod
+    def _seal(db: sqlite3.Connection, newest: int) -> None:
+        """Move the blobs of blocks before ``newest`` from ``fresh`` to ``postings``: documents
+        get ever larger rowids, so no new article goes to them (a removal still changes them)."""
+        if db.execute("SELECT 1 FROM fresh WHERE block < ? LIMIT 1", (newest,)).fetchone() is None:
+            return
+        db.execute(  # a blob also in postings (written there by a factdiff from before): joined
+            "INSERT INTO postings (term, block, data) SELECT term, block, data FROM fresh WHERE block < ? "
+            "ORDER BY term, block ON CONFLICT (term, block) DO UPDATE SET data = CAST(data || excluded.data AS BLOB)",
+            (newest,),
+        )
+        db.execute("DELETE FROM fresh WHERE block < ?", (newest,))
 
     def _add_df(self, db: sqlite3.Connection, delta: Mapping[str, int]) -> None:
         """Change terms' document frequencies (a term at 0 leaves the vocabulary), and the
@@ -289,16 +325,19 @@ class PersistentLexicalIndex:
         doc, length, doc_terms = int(row[0]), int(row[1]), str(row[2])
         words = doc_terms.split("\n") if doc_terms else []
         for t in words:
-            old = db.execute("SELECT data FROM postings WHERE term = ? AND block = ?", (t, doc // BLOCK)).fetchone()
-            if old is not None:
+            for table in ("fresh", "postings"):
+                sql = f"SELECT data FROM {table} WHERE term = ? AND block = ?"  # noqa: S608 (fixed table names)
+                old = db.execute(sql, (t, doc // BLOCK)).fetchone()
+                if old is None:
+                    continue
                 arr = np.frombuffer(old[0], dtype=np.int32).reshape(-1, 3)
                 kept = arr[arr[:, 0] != doc]
                 if len(kept):
-                    db.execute(
-                        "UPDATE postings SET data = ? WHERE term = ? AND block = ?", (kept.tobytes(), t, doc // BLOCK)
-                    )
+                    sql = f"UPDATE {table} SET data = ? WHERE term = ? AND block = ?"  # noqa: S608
+                    db.execute(sql, (kept.tobytes(), t, doc // BLOCK))
                 else:
-                    db.execute("DELETE FROM postings WHERE term = ? AND block = ?", (t, doc // BLOCK))
+                    db.execute(f"DELETE FROM {table} WHERE term = ? AND block = ?", (t, doc // BLOCK))  # noqa: S608
+                break
         self._add_df(db, dict.fromkeys(words, -1))
         db.execute("DELETE FROM docs WHERE rowid = ?", (doc,))
         db.execute("DELETE FROM vectors WHERE doc = ?", (doc,))
@@ -327,7 +366,7 @@ class PersistentLexicalIndex:
 
     def clear(self) -> None:
         with self._write() as db:
-            for table in ("docs", "postings", "vocab", "dfhist", "meta", "vectors"):
+            for table in ("docs", "postings", "fresh", "vocab", "dfhist", "meta", "vectors"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
 
     # ---- bookkeeping for whoever keeps it in step with the store ----------------------------
@@ -469,7 +508,8 @@ class PersistentLexicalIndex:
 
     def _postings(self, term: str) -> np.ndarray:
         with self._mutex:
-            blobs = [r[0] for r in self._db.execute("SELECT data FROM postings WHERE term = ?", (term,)).fetchall()]
+            sql = "SELECT data FROM postings WHERE term = ? UNION ALL SELECT data FROM fresh WHERE term = ?"
+            blobs = [r[0] for r in self._db.execute(sql, (term, term)).fetchall()]
         if not blobs:
             return np.zeros((0, 3), dtype=np.int32)
         return np.frombuffer(b"".join(blobs), dtype=np.int32).reshape(-1, 3)

@@ -553,3 +553,82 @@ def test_a_checkpoint_does_not_wait_for_another_processs_write(tmp_path: Path) -
     other.execute("COMMIT")
     other.close()
     assert index.checkpoint() is True and Path(f"{index.path}-wal").stat().st_size == 0
+
+
+def test_the_change_log_names_a_writes_articles_in_a_record_and_reads_a_log_from_before(chroma_memory: object) -> None:
+    """A write of many articles adds one log record per ENTRIES_PER_RECORD articles (not one
+    per article: every record is a row in Chroma's file); a log written one record per article
+    (a store from before) is read as before; ids of any characters come back as written."""
+    import time
+
+    from retrieval.changelog import ENTRIES_PER_RECORD, Change, ChangeLog
+
+    collection = chroma_memory.get_or_create_collection("t" + uuid.uuid4().hex[:10], embedding_function=None)  # type: ignore[attr-defined]
+    log = ChangeLog(collection, lambda call: call())
+    stored = [(f"a{i}", "v1") for i in range(ENTRIES_PER_RECORD + 44)] + [('odd "id"\nwith a line', "v2")]
+    log.record(stored, removed=["gone"], writer="this-machine")
+    assert collection.count() == 2
+    at = time.time()
+    collection.add(ids=["old"], embeddings=[[1.0]], metadatas=[{"article_id": "before", "version": "v0", "at": at}])
+    changes = list(log.since(0.0))
+    assert sorted((c.article_id, c.version) for c in changes) == sorted([*stored, ("gone", ""), ("before", "v0")])
+    assert list(log.since(0.0, skip="this-machine")) == [Change("before", "v0", at)]
+    assert list(log.since(at + 1)) == []
+
+
+def test_blocks_new_articles_no_longer_go_to_move_from_the_fresh_table_and_rank_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The newest block's postings are kept in ``fresh``, the blocks before in ``postings``
+    (moved there when new articles go to a later block); an index from before, whose newest
+    block is in ``postings``, takes further articles there. Rankings stay those of the
+    in-memory index through additions, updates and removals either way."""
+    monkeypatch.setattr("retrieval.lexindex.BLOCK", 2)
+
+    def blocks(index: PersistentLexicalIndex, table: str) -> set[int]:
+        return {int(b) for (b,) in index._db.execute(f"SELECT DISTINCT block FROM {table}")}  # noqa: S608
+
+    index = PersistentLexicalIndex()
+    for doc_id, text in DOCS:
+        index.apply([(doc_id, "v1", text)])
+    newest = (len(DOCS)) // 2  # rowids start at 1
+    assert blocks(index, "fresh") == {newest}
+    assert blocks(index, "postings") == set(range(newest))
+    assert_same_ranking(index, LexicalIndex(DOCS))
+    index.apply(removed=[DOCS[0][0], DOCS[-1][0]])  # one from a moved block, one from the fresh one
+    index.apply([(DOCS[2][0], "v2", "The island ferry company cancelled every crossing for a storm.")])
+    changed = [
+        (i, "The island ferry company cancelled every crossing for a storm." if i == DOCS[2][0] else t)
+        for i, t in DOCS[1:-1]
+    ]
+    assert_same_ranking(index, LexicalIndex(changed))
+
+    before = PersistentLexicalIndex()  # every block in postings, as an index from before kept them
+    before.apply([(doc_id, "v1", text) for doc_id, text in DOCS[:2]])
+    before._db.execute("INSERT INTO postings SELECT * FROM fresh")
+    before._db.execute("DELETE FROM fresh")
+    for doc_id, text in DOCS[2:]:  # the third goes to a block held in postings
+        before.apply([(doc_id, "v1", text)])
+    assert blocks(before, "fresh") == {newest}
+    assert_same_ranking(before, LexicalIndex(DOCS))
+    # a factdiff from before writing the same file puts the fresh block's new blobs in postings:
+    # a blob then in both tables is read from both, and joined when its block moves
+    late = [("late", "The board said a third new school will open in the district."), ("later", "A ferry notice.")]
+    before.apply([(doc_id, "v1", text) for doc_id, text in late[:1]])  # the fresh block's second article
+    term, data = before._db.execute(
+        "SELECT term, data FROM fresh WHERE block = ? AND length(data) = 24 LIMIT 1", (newest,)
+    ).fetchone()
+    before._db.execute("UPDATE fresh SET data = ? WHERE term = ? AND block = ?", (data[:12], term, newest))
+    before._db.execute("INSERT INTO postings VALUES (?, ?, ?)", (term, newest, data[12:]))
+    assert_same_ranking(before, LexicalIndex([*DOCS, *late[:1]]))
+    before.apply([(doc_id, "v1", text) for doc_id, text in late[1:]])  # to the next block
+    assert newest not in blocks(before, "fresh")
+    (joined,) = before._db.execute("SELECT data FROM postings WHERE term = ? AND block = ?", (term, newest)).fetchone()
+
+    def entries(blob: bytes) -> list[list[int]]:
+        return sorted(np.frombuffer(blob, dtype=np.int32).reshape(-1, 3).tolist())
+
+    assert entries(joined) == entries(data)
+    assert_same_ranking(before, LexicalIndex([*DOCS, *late]))
+    counts = before._db.execute("SELECT count(*), count(DISTINCT term || ' ' || block) FROM postings").fetchone()
+    assert counts[0] == counts[1]  # a (term, block) blob in one row only
