@@ -279,7 +279,10 @@ class PersistentLexicalIndex:
     def _add_df(self, db: sqlite3.Connection, delta: Mapping[str, int]) -> None:
         """Change terms' document frequencies (a term at 0 leaves the vocabulary), and the
         histogram of frequencies with them."""
-        after = self._upsert_df(db, list(delta.items()))
+        # in term order: the unique index by term is then walked from one end to the other, a
+        # page read once for all of a batch's terms on it (a 100k index, batches of 128: 0.36 ->
+        # 0.25 ms per article; 2k: 0.16 -> 0.11)
+        after = self._upsert_df(db, sorted(delta.items()))
         hist = Counter[int]()
         for t, d in delta.items():
             hist[after[t] - d] -= 1
