@@ -10,6 +10,14 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
 * ingest rate (articles/s of that step's ingest: the rate at which a store of that size grows;
   in brackets, per second of the ingest process's CPU time) and disk (data directory; search
   index);
+* ingest rate in turns: this store against a store of the first size measured (the
+  reference, built once beside it: its own data directory, and its own Chroma server with
+  ``--server``), each taking the same RATE_ARTICLES new look-alikes in turn, RATE_ROUNDS
+  times, the reference put back as built before each size. Each rate counts the ingest's own
+  time: a process that ingests nothing new (an article both stores hold), run right after on
+  the same store, is taken off (starting one takes about 1.5 s). The step's rate above compares
+  minutes apart, and includes the start (1.5 s of the 2k step's 13): this host's speed drifts
+  by a quarter within a run;
 * whole-process ``factdiff check --no-llm`` time and peak memory (its own process);
 * in brackets, CPU time (user + system): on a shared machine it says what the wall time would
   be without the other users;
@@ -29,8 +37,9 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
   would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.
 
-The 700 articles each size's measurement adds stay in the store (the 100k row's store holds
-100,000 plus 700 per size measured before). The empty-store row (size 0) is the floor,
+The articles each size's measurement adds stay in the store: 700, and 1,500 more from the
+in-turn ingest rates (the 100k row's store holds 100,000 plus 700 per size measured before,
+and 1,500 per nonzero one). The empty-store row (size 0) is the floor,
 measured in the same run.
 
     python -m benchmarks.scale                         # 2k and 20k, embedded
@@ -63,6 +72,8 @@ SEED = 13
 # row's ingest during checks began with 100 articles the store already held)
 AFTER_IDS, DURING_IDS, PACED_IDS = 1_000_000, 2_000_000, 3_000_000
 PACE = 1.0  # seconds between the starts of checks in the paced column: a bot answering 3,600 checks an hour
+RATE_IDS = 4_000_000  # first id (and seed) of the articles the in-turn ingest rates take
+RATE_ROUNDS, RATE_ARTICLES = 3, 500  # turns per size, and the articles each store takes per turn
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -191,8 +202,71 @@ def memory_mb() -> tuple[float, float]:
     return found.get("VmRSS", float("nan")), found.get("VmHWM", float("nan"))
 
 
+class Reference:
+    """A second store of a small archive, kept as built: the in-turn ingest rates' baseline."""
+
+    def __init__(self, folder: Path, env: dict[str, str], source: Path, server: bool) -> None:
+        self.folder, self.server = folder, server
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.env = {**env, "FACTDIFF_DATA_DIR": str(folder / "data")}
+        folder.mkdir()
+        self._start()
+        run(["ingest", "-q", "--jsonl", str(source)], self.env)
+        self._stop()
+        shutil.copytree(folder, folder.with_name(folder.name + "-as-built"))
+        self.articles = source.read_text(encoding="utf-8").count("\n")
+
+    def _start(self) -> None:
+        if self.server:
+            self.proc, port = chroma_server(self.folder)
+            self.env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
+
+    def _stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def reset(self) -> None:
+        """Back to the store as built (what earlier turns added is gone)."""
+        self._stop()
+        shutil.rmtree(self.folder)
+        shutil.copytree(self.folder.with_name(self.folder.name + "-as-built"), self.folder)
+        self._start()
+
+    def close(self) -> None:
+        self._stop()
+
+
+def rates_in_turn(size: int, real: list[dict], work: Path, env: dict[str, str], reference: Reference) -> str:
+    """This store's ingest rate and the reference's, taking the same articles in turn."""
+    reference.reset()
+    nothing = write_jsonl(work / "nothing.jsonl", archive(1, real))  # an article both stores hold
+    spent = {"this": [0.0, 0.0], "reference": [0.0, 0.0]}  # wall, CPU seconds of the ingests' own work
+    for turn in range(RATE_ROUNDS):
+        rows = extra(RATE_ARTICLES, real, RATE_IDS + 10 * size + turn * RATE_ARTICLES)
+        source = write_jsonl(work / f"rate-{size}-{turn}.jsonl", rows)
+        order = [("this", env), ("reference", reference.env)]
+        for name, e in order if turn % 2 == 0 else order[::-1]:
+            wall, cpu = run(["ingest", "-q", "--jsonl", str(source)], e)
+            wall0, cpu0 = run(["ingest", "-q", "--jsonl", str(nothing)], e)
+            spent[name][0] += wall - wall0
+            spent[name][1] += cpu - cpu0
+            print(f"  {size}, turn {turn}, {name}: {wall:.1f} s, nothing new {wall0:.1f} s", file=sys.stderr)
+    n = RATE_ROUNDS * RATE_ARTICLES
+    (here, here_cpu), (ref, ref_cpu) = ((n / w, n / c) for w, c in (spent["this"], spent["reference"]))
+    return f"{here:.1f} / {ref:.1f} ({here / ref - 1:+.1%}; CPU {here_cpu / ref_cpu - 1:+.1%})"
+
+
 def measure(
-    size: int, held: int, real: list[dict], work: Path, env: dict[str, str], stories: list[dict], engine: Any
+    size: int,
+    held: int,
+    real: list[dict],
+    work: Path,
+    env: dict[str, str],
+    stories: list[dict],
+    engine: Any,
+    reference: Reference | None,
 ) -> list[Any]:
     """Grow the store from ``held`` to ``size`` archive articles, then measure it."""
     store = engine.finder.store
@@ -201,6 +275,7 @@ def measure(
         source = write_jsonl(work / f"archive-{held}-{size}.jsonl", archive(size, real)[held:])
         wall, cpu = run(["ingest", "-q", "--jsonl", str(source)], env)
         rate, cpu_rate = (size - held) / wall, (size - held) / cpu
+    in_turn = "-" if reference is None else rates_in_turn(size, real, work, env, reference)
     story = stories[0]["extractive_summary"]
     whole, whole_cpu, peak = peak_of(["check", "--no-llm", "-"], env, story)
     engine.check(story)  # warm up (takes in the step's ingest)
@@ -233,6 +308,7 @@ def measure(
     return [
         size,
         "-" if size <= held else f"{rate:.1f} ({cpu_rate:.1f})",
+        in_turn,
         f"{disk_mb(data) if not env.get('CHROMA_HOST') else float('nan'):.0f}",
         f"{index:.0f}",
         f"{whole:.1f} ({whole_cpu:.1f})",
@@ -331,6 +407,7 @@ def main() -> None:
             env.pop(key, None)
         env.update(FACTDIFF_DATA_DIR=str(work / "data"), FACTDIFF_COLLECTION_PREFIX="scale")
         server = None
+        reference: Reference | None = None
         if args.server:
             server, port = chroma_server(work)
             env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
@@ -349,16 +426,22 @@ def main() -> None:
             engine = wiring.diff_engine(wiring.source_store(settings))  # the bot: one process throughout
             held = 0
             for size in sizes:
-                rows.append(measure(size, held, real, work, env, stories, engine))
+                if reference is None and size:
+                    source = write_jsonl(work / f"reference-{size}.jsonl", archive(size, real))
+                    reference = Reference(work / "reference", env, source, args.server)
+                rows.append(measure(size, held, real, work, env, stories, engine, reference))
                 held = max(held, size)
                 print(f"measured {size} articles: {rows[-1]}", file=sys.stderr, flush=True)
         finally:
+            if reference is not None:
+                reference.close()
             if server is not None:
                 server.terminate()
                 server.wait(timeout=30)
     headers = [
         "articles",
         "ingest art/s (per CPU s)",
+        "ingest in turns: this / reference art/s",
         "disk MB",
         "index MB",
         "whole check s (CPU)",
@@ -374,6 +457,8 @@ def main() -> None:
         "Recall@1",
     ]
     print(f"mode: {'Chroma server' if args.server else 'embedded'}; {args.stories} stories per size")
+    if reference is not None:
+        print(f"reference store for the in-turn ingest rates: {reference.articles} articles")
     print(table(headers, rows))
 
 
