@@ -226,23 +226,22 @@ class PersistentLexicalIndex:
 
     def _append(self, db: sqlite3.Connection, new: dict[tuple[str, int], list[tuple[int, int, int]]]) -> None:
         """Add postings to their (term, block) blobs and count them in the terms' frequencies.
-        A (term, block) blob is in ``fresh`` or in ``postings`` (an index from before holds its
-        newest block there), never in both; new blobs go to ``fresh``, and the blocks before the
-        newest one written move to ``postings``."""
+        A (term, block) blob is updated where it is, ``fresh`` first, else ``postings`` (an
+        index from before holds its newest block there); new blobs go to ``fresh``, and the
+        blocks before the newest one written move to ``postings``."""
         keys = sorted(new)
         old: dict[tuple[str, int], tuple[str, bytes]] = {}  # where each blob is, and its data
         for block in sorted({k[1] for k in keys}):
             in_block = [t for t, b in keys if b == block]
             for i in range(0, len(in_block), 500):
                 part = in_block[i : i + 500]
-                marks = ",".join("?" * len(part))
                 for table in ("fresh", "postings"):  # postings: only for the terms fresh lacks
-                    sql = f"SELECT term, data FROM {table} WHERE block = ? AND term IN ({marks})"  # noqa: S608
-                    old.update(((t, block), (table, d)) for t, d in db.execute(sql, [block, *part]))
                     part = [t for t in part if (t, block) not in old]
-                    marks = ",".join("?" * len(part))
                     if not part:
                         break
+                    marks = ",".join("?" * len(part))
+                    sql = f"SELECT term, data FROM {table} WHERE block = ? AND term IN ({marks})"  # noqa: S608
+                    old.update(((t, block), (table, d)) for t, d in db.execute(sql, [block, *part]))
         for table in ("fresh", "postings"):
             db.executemany(  # blobs of over a page: rowid tables, so a key lookup does not walk them
                 f"UPDATE {table} SET data = ? WHERE term = ? AND block = ?",  # noqa: S608 (fixed table names)
@@ -328,7 +327,7 @@ class PersistentLexicalIndex:
         doc, length, doc_terms = int(row[0]), int(row[1]), str(row[2])
         words = doc_terms.split("\n") if doc_terms else []
         for t in words:
-            for table in ("fresh", "postings"):
+            for table in ("fresh", "postings"):  # both: a blob an older factdiff wrote may be in each
                 sql = f"SELECT data FROM {table} WHERE term = ? AND block = ?"  # noqa: S608 (fixed table names)
                 old = db.execute(sql, (t, doc // BLOCK)).fetchone()
                 if old is None:
@@ -340,7 +339,6 @@ class PersistentLexicalIndex:
                     db.execute(sql, (kept.tobytes(), t, doc // BLOCK))
                 else:
                     db.execute(f"DELETE FROM {table} WHERE term = ? AND block = ?", (t, doc // BLOCK))  # noqa: S608
-                break
         self._add_df(db, dict.fromkeys(words, -1))
         db.execute("DELETE FROM docs WHERE rowid = ?", (doc,))
         db.execute("DELETE FROM vectors WHERE doc = ?", (doc,))
