@@ -186,6 +186,24 @@ def test_another_process_sees_the_changes_of_one_that_wrote_the_file(tmp_path: P
     assert_same_ranking(reader, LexicalIndex([d for d in DOCS if d[0] != "ferry"]))
 
 
+def test_weights_stay_positive_when_another_process_commits_after_the_count_was_read(tmp_path: Path) -> None:
+    """A reader takes the document count when the file changes and each term's frequency and
+    postings later: another process's commit in between made a term in every document count
+    more documents than the count, and its IDF negative (a check during an ingest then ranked a
+    look-alike above the original)."""
+    path = tmp_path / "lexical.sqlite"
+    reader = PersistentLexicalIndex(path)
+    reader.apply([(f"notice-{i}", "v1", f"Council budget for district {i} approved.") for i in range(4)])
+    reader.refresh()
+    writer = PersistentLexicalIndex(path)
+    writer.apply([(f"later-{i}", "v1", f"Council budget for district {100 + i} approved.") for i in range(32)])
+    assert len(reader) == 4  # the count it read before the commit
+    assert reader.idf("council") >= 0.0
+    assert reader.idf("2") > reader.idf("council")
+    assert [i for i, _ in reader.search("council budget district 2 approved", 3)][:1] == ["notice-2"]
+    assert reader.median_idf >= 0.0
+
+
 # --- chunk vectors ---------------------------------------------------------------------------
 
 
