@@ -646,29 +646,41 @@ class SourceStore:
             parts.append((i, p, vectors[pos : pos + len(p.chunks)]))
             pos += len(p.chunks)
         results: list[tuple[int, IngestOutcome]] = []
+        written: list[tuple[int, _Prepared, np.ndarray]] = []
         per = max(1, self.config.articles_per_write)
-        for group in (parts[g : g + per] for g in range(0, len(parts), per)):
-            self._give_way()
-            try:
-                self._write_group(group, now)
-                results += [
-                    (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
-                    for i, p, _ in group
-                ]
-            except StoreError:
-                for i, p, vecs in group:  # isolate the article the store refuses: write them one by one
-                    try:
-                        self._write_group([(i, p, vecs)], now)
-                        results.append(
-                            (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
-                        )
-                    except StoreError as exc:
-                        results.append(
-                            (i, IngestOutcome(p.draft.origin, "failed", p.article_id, p.draft.title, error=str(exc)))
-                        )
-        if any(o.status != "failed" for _, o in results):
+        try:
+            for group in (parts[g : g + per] for g in range(0, len(parts), per)):
+                self._give_way()
+                try:
+                    self._write_group(group, now)
+                    written += group
+                except StoreError:
+                    for one in group:  # isolate the article the store refuses: write them one by one
+                        try:
+                            self._write_group([one], now)
+                            written.append(one)
+                        except StoreError as exc:
+                            i, p, _ = one
+                            fail = IngestOutcome(p.draft.origin, "failed", p.article_id, p.draft.title, error=str(exc))
+                            results.append((i, fail))
+        finally:
+            # Chroma takes the batch in requests of a few articles (a server answers no read
+            # while it applies one); the change log and the search index take it whole, in one
+            # record and one transaction: per request, a search-index commit cost 17 ms at
+            # 100,000 articles (3 ms at 2,000) and a change-log record 9-13 ms (the profile in
+            # docs/benchmarks.md, "Scale, eighth part")
+            if written:
+                self._changed(
+                    stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in written],
+                    vectors={p.article_id: _chunk_vectors(p, v) for _, p, v in written},
+                )
+        results += [
+            (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
+            for i, p, _ in written
+        ]
+        if written:
             self._bump()
-        yield from results
+        yield from sorted(results, key=lambda r: r[0])
 
     def _check_dimension(self, parts: list[tuple[int, _Prepared, np.ndarray]]) -> None:
         """Refuse vectors of another length than the space holds (Chroma fixed it per collection
@@ -693,7 +705,8 @@ class SourceStore:
             )
 
     def _write_group(self, parts: list[tuple[int, _Prepared, np.ndarray]], now: str) -> None:
-        """New vector records, then the article records (the commit point), then old ones go."""
+        """New vector records, then the article records (the commit point), then old ones go
+        (the caller logs the batch's changes and applies them to the search index)."""
         records: list[tuple[str, dict[str, MetaValue], int]] = []  # id, metadata, chunks
         written = int(time.time())
         per = max(1, self.config.vectors_per_record)
@@ -745,13 +758,6 @@ class SourceStore:
         for _, p, _ in parts:
             if p.status == "updated":
                 self._try(lambda p=p: self._delete_chunks(p.article_id, keep=p.hash[:12]))  # type: ignore[misc]
-        self._changed(
-            stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in parts],
-            vectors={
-                p.article_id: ChunkVectors(v, np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=np.int32))
-                for _, p, v in parts
-            },
-        )
 
     # ---- the lexical index ------------------------------------------------------------------
 
@@ -1151,6 +1157,10 @@ def _same_meta(existing: dict[str, Any], draft: ArticleDraft) -> bool:
 def _count_of(revision: str) -> int:
     """The article count a revision (``"<bumps>:<count>"``, :meth:`SourceStore.revision`) was read with."""
     return int(revision.rsplit(":", 1)[1])
+
+
+def _chunk_vectors(p: _Prepared, vectors: np.ndarray) -> ChunkVectors:
+    return ChunkVectors(vectors, np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=np.int32))
 
 
 def _text(meta: dict[str, Any] | None, document: str | None) -> str:

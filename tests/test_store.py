@@ -178,6 +178,30 @@ def test_an_ingest_batch_reaches_chroma_in_requests_of_a_few_articles(store: Sou
     assert small.count() == 5 and len(small.lexical_index()) == 5
 
 
+def test_the_change_log_and_the_search_index_take_a_batch_whole(store: SourceStore) -> None:
+    """Chroma takes a batch in requests of a few articles; the change log takes it in one record
+    and the search index in one transaction (each commit of either cost as much as a request)."""
+    small = SourceStore(store.client, store.embedder, get_encoding(), replace(store.config, articles_per_write=2))
+    applied: list[int] = []
+    apply = small.lexical.apply
+
+    def counted(added: list[tuple[str, str, str]], *args: object, **kwargs: object) -> int:
+        applied.append(len(list(added)))
+        return apply(added, *args, **kwargs)  # type: ignore[arg-type]
+
+    small.lexical.apply = counted  # type: ignore[method-assign,assignment]
+    drafts = [
+        replace(HARWICH_NOTICE, url=f"{HARWICH_NOTICE.url}-{n}", text=f"{HARWICH_NOTICE.text} Notice {n}.")
+        for n in range(5)
+    ]
+    assert [o.status for o in small.add_many(drafts)] == ["added"] * 5
+    assert applied == [5]
+    assert small.changes.count() == 1
+    ids = sorted(a.id for a in small.list_articles())
+    assert sorted(c.article_id for c in small.changelog.since(0.0)) == ids
+    assert small.lexical.versions() == {a.id: a.version for a in small.list_articles()} and len(ids) == 5
+
+
 def test_article_the_store_refuses_leaves_no_trace(store: SourceStore) -> None:
     store.add(HARWICH_NOTICE)  # fixes the collection's dimension
     broken = SourceStore(store.client, _WrongSize(store.embedder), get_encoding(), store.config)
