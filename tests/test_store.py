@@ -202,6 +202,39 @@ def test_the_change_log_and_the_search_index_take_a_batch_whole(store: SourceSto
     assert small.lexical.versions() == {a.id: a.version for a in small.list_articles()} and len(ids) == 5
 
 
+def test_a_writer_records_the_revision_it_leaves_without_counting_the_store_again(tmp_path: Path) -> None:
+    """An embedded store's writer records in the search index the revision its write leaves
+    (other processes need not catch up while the store stays at it): the revision it read
+    under the lock, moved by its own bump and additions, not a second count of every record."""
+    from bot import wiring
+    from bot.settings import Settings
+
+    store = wiring.source_store(Settings(data_dir=tmp_path / "data"))
+    counts: list[int] = []
+    count = store.articles.count
+
+    def counted() -> int:
+        counts.append(1)
+        return count()
+
+    store.articles.count = counted  # type: ignore[method-assign]
+    corrected = replace(NORRLAND_Q3, text=NORRLAND_Q3.text.replace("611 million", "612 million"))
+    writes = [
+        lambda: store.add_many([NORRLAND_Q3, NORRLAND_Q2]),  # two added
+        lambda: store.add_many([corrected, NORRLAND_Q2, HARWICH_NOTICE]),  # updated, unchanged, added
+        lambda: store.add_many([replace(NORRLAND_Q2, url="https://example.org/elsewhere")]),  # a copy: a bump
+        lambda: store.add_many([NORRLAND_Q2]),  # nothing moves
+    ]
+    for write in writes:
+        counts.clear()
+        write()
+        assert len(counts) == 1  # the revision read before the write, under the lock
+        assert store.lexical.get_meta("revision") == store.revision()
+    aid = store.add(HARWICH_NOTICE).article_id or ""
+    store.remove(aid)
+    assert store.lexical.get_meta("revision") == store.revision() and store.count() == 2
+
+
 def test_article_the_store_refuses_leaves_no_trace(store: SourceStore) -> None:
     store.add(HARWICH_NOTICE)  # fixes the collection's dimension
     broken = SourceStore(store.client, _WrongSize(store.embedder), get_encoding(), store.config)
