@@ -128,6 +128,13 @@ class StoreConfig:
     # an embedded client holds a touched collection's graph in memory (at Chroma's default of 16,
     # 0.55 KB per 1-d record measured at 20k records; see docs/benchmarks.md)
     unsearched_neighbors: int = 4
+    # records the change log's collection takes before Chroma writes its HNSW index to disk
+    # (Chroma's sync_threshold, 1,000 by default, and at least its batch_size of 100): until
+    # then every write to the collection goes through the log of the records since, so a
+    # change-log record (one per ingest batch) cost 19 ms on average over a cycle of 1,000 and
+    # 52 ms near its end, 7 ms with 100 (the collection's index is small to write; measured on
+    # stores of 9k and 113k articles, docs/benchmarks.md "Scale, ninth part")
+    log_sync_threshold: int = 100
     # chunks per vector record: 256 chunks of 256-d float16 are 128 KB (175 KB as base64), so a
     # huge source's vectors are many records of bounded size; an article has 4 on average
     vectors_per_record: int = 256
@@ -219,8 +226,9 @@ class SourceStore:
             self.vectors = self.client.get_or_create_collection(
                 f"{self.config.prefix}-vectors-{self._space}", embedding_function=None, configuration=unsearched
             )
+            log = {"hnsw": {**unsearched["hnsw"], "sync_threshold": self.config.log_sync_threshold}}
             self.changes = self.client.get_or_create_collection(
-                f"{self.config.prefix}-changes-{self._space}", embedding_function=None, configuration=unsearched
+                f"{self.config.prefix}-changes-{self._space}", embedding_function=None, configuration=log
             )
         except Exception as exc:  # chromadb raises many kinds; one clear message at our edge
             raise StoreError(f"cannot open the source store: {exc}") from exc
@@ -557,10 +565,18 @@ class SourceStore:
                 self._synced = revision
         if not self._swept:
             self._swept = True
+            self._tune_log()
             removed = self.sweep_orphans()
             if removed:
                 log.warning("removed %d orphan chunks (left by an interrupted ingest)", removed)
         self._write_started = time.time()
+
+    def _tune_log(self) -> None:
+        """A change log made before it had its own sync threshold takes it (once, by a writer)."""
+        hnsw = (getattr(self.changes, "configuration", None) or {}).get("hnsw") or {}
+        if hnsw.get("sync_threshold", self.config.log_sync_threshold) != self.config.log_sync_threshold:
+            sync = {"hnsw": {"sync_threshold": self.config.log_sync_threshold}}
+            self._try(lambda: self.changes.modify(configuration=sync))
 
     def sweep_orphans(self) -> int:
         """Delete vector records whose article is missing or holds another version of the text:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -233,6 +234,30 @@ def test_a_writer_records_the_revision_it_leaves_without_counting_the_store_agai
     aid = store.add(HARWICH_NOTICE).article_id or ""
     store.remove(aid)
     assert store.lexical.get_meta("revision") == store.revision() and store.count() == 2
+
+
+def test_the_change_log_is_written_to_disk_often_and_a_log_from_before_takes_that_at_the_first_write(
+    chroma_memory: object, wordllama: Embedder
+) -> None:
+    """Until Chroma writes a collection's HNSW index to disk, every write to it goes through the
+    log of the records since (a change-log record cost 52 ms near the end of Chroma's default
+    cycle of 1,000): the change log's collection syncs every ``log_sync_threshold`` records,
+    and one made before takes that setting at this process's first write."""
+    config = StoreConfig(prefix="t" + uuid.uuid4().hex[:10])
+    assert config.log_sync_threshold < 1000
+    new = SourceStore(chroma_memory, wordllama, get_encoding(), config)
+    assert new.changes.configuration["hnsw"]["sync_threshold"] == config.log_sync_threshold
+
+    before = StoreConfig(prefix="t" + uuid.uuid4().hex[:10])
+    chroma_memory.get_or_create_collection(  # type: ignore[attr-defined]
+        f"{before.prefix}-changes-{wordllama.name}", embedding_function=None
+    )
+    old = SourceStore(chroma_memory, wordllama, get_encoding(), before)
+    assert old.changes.configuration["hnsw"]["sync_threshold"] == 1000  # Chroma's default
+    old.add(HARWICH_NOTICE)
+    again = SourceStore(chroma_memory, wordllama, get_encoding(), before)
+    assert again.changes.configuration["hnsw"]["sync_threshold"] == before.log_sync_threshold
+    assert [c.article_id for c in again.changelog.since(0.0)] == [again.list_articles()[0].id]
 
 
 def test_article_the_store_refuses_leaves_no_trace(store: SourceStore) -> None:
