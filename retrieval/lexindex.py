@@ -89,6 +89,9 @@ CREATE TABLE IF NOT EXISTS docs (
     length INTEGER NOT NULL,
     terms TEXT NOT NULL
 );
+-- which texts are held, by version (the text hash's first 12 characters): an ingest asks before
+-- it embeds (Chroma's metadata filter reads in proportion to the store: 10-17 ms at 100k articles)
+CREATE INDEX IF NOT EXISTS docs_version ON docs (version);
 CREATE TABLE IF NOT EXISTS postings (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS postings_key ON postings (term, block);
 CREATE TABLE IF NOT EXISTS fresh (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
@@ -383,6 +386,18 @@ class PersistentLexicalIndex:
                 marks = ",".join("?" * len(part))
                 out.update(self._db.execute(f"SELECT id, version FROM docs WHERE id IN ({marks})", part).fetchall())  # noqa: S608
             return out
+
+    def held(self, versions: Iterable[str]) -> set[str]:
+        """Which of ``versions`` some document is stored at."""
+        wanted = sorted(set(versions))
+        out: set[str] = set()
+        with self._mutex:
+            for b in range(0, len(wanted), 500):
+                part = wanted[b : b + 500]
+                marks = ",".join("?" * len(part))
+                sql = f"SELECT DISTINCT version FROM docs WHERE version IN ({marks})"  # noqa: S608
+                out.update(str(r[0]) for r in self._db.execute(sql, part).fetchall())
+        return out
 
     def get_meta(self, key: str) -> str | None:
         with self._mutex:

@@ -427,10 +427,12 @@ class SourceStore:
         for the lock when it reopens the store). Anything missed is embedded under the lock."""
         ahead = _Ahead()
         try:
-            res = self._get_where({"text_hash": {"$in": sorted({h for _, _, h in cleaned})}})
-            held = {str(m.get("text_hash")) for m in res["metadatas"]}
+            # the search index this machine's writers keep in step with the store (a text it
+            # lacks but the store holds is embedded for nothing; one it holds that the store
+            # lost is embedded under the lock): Chroma's filter read in proportion to the store
+            held = self.lexical.held(h[:12] for _, _, h in cleaned)
             for _, draft, h in cleaned:
-                if h not in held and draft.text not in ahead.chunks:
+                if h[:12] not in held and draft.text not in ahead.chunks:
                     ahead.chunks[draft.text] = chunk_text("", draft.text, self.encoding, self.config.chunk_tokens)
             texts = [c.text for chunks in ahead.chunks.values() for c in chunks]
             if texts:

@@ -260,6 +260,37 @@ def test_the_change_log_is_written_to_disk_often_and_a_log_from_before_takes_tha
     assert [c.article_id for c in again.changelog.since(0.0)] == [again.list_articles()[0].id]
 
 
+def test_an_ingest_embeds_ahead_of_the_lock_only_the_texts_the_search_index_lacks(tmp_path: Path) -> None:
+    """Before taking the write lock an ingest embeds the new texts, asking the search index
+    (which this machine's writers keep in step) which texts are held; the lookup under the lock
+    stays the store's own, so a text the index lost is still recognised as held."""
+    from bot import wiring
+    from bot.settings import Settings
+
+    store = wiring.source_store(Settings(data_dir=tmp_path / "data"))
+    store.add(NORRLAND_Q3)
+    embedded: list[list[str]] = []
+    embed = store.embedder.embed
+
+    def recorded(texts: list[str]) -> np.ndarray:
+        embedded.append(list(texts))
+        return embed(texts)
+
+    store.embedder.embed = recorded  # type: ignore[method-assign]
+    outcomes = store.add_many([NORRLAND_Q3, NORRLAND_Q2])
+    assert [o.status for o in outcomes] == ["unchanged", "added"]
+    q2 = [c.text for c in chunk_text("", NORRLAND_Q2.text, store.encoding, store.config.chunk_tokens)]
+    assert embedded == [q2]  # ahead of the lock, the new text's chunks only
+    q3 = store.get(outcomes[0].article_id or "")
+    assert store.lexical.held([q3.info.version, "0" * 12]) == {q3.info.version}
+
+    store.lexical.apply(removed=[q3.info.id])  # the index lost it; the store still holds it
+    embedded.clear()
+    assert [o.status for o in store.add_many([NORRLAND_Q3])] == ["unchanged"]
+    assert len(embedded) == 1  # embedded ahead for nothing, never stored twice
+    assert store.count() == 2
+
+
 def test_article_the_store_refuses_leaves_no_trace(store: SourceStore) -> None:
     store.add(HARWICH_NOTICE)  # fixes the collection's dimension
     broken = SourceStore(store.client, _WrongSize(store.embedder), get_encoding(), store.config)
