@@ -37,9 +37,9 @@ next size adds (a size's archive begins with the smaller sizes' archives), then 
   would while its archive grows (its resident and peak memory after each size's checks);
 * search Recall@1 on the real articles' summaries.
 
-The articles each size's measurement adds stay in the store: 700, and 1,500 more from the
+The articles each size's measurement adds stay in the store: 700, and 3,000 more from the
 in-turn ingest rates (the 100k row's store holds 100,000 plus 700 per size measured before,
-and 1,500 per nonzero one). The empty-store row (size 0) is the floor,
+and 3,000 per nonzero one). The empty-store row (size 0) is the floor,
 measured in the same run.
 
     python -m benchmarks.scale                         # 2k and 20k, embedded
@@ -73,7 +73,12 @@ SEED = 13
 AFTER_IDS, DURING_IDS, PACED_IDS = 1_000_000, 2_000_000, 3_000_000
 PACE = 1.0  # seconds between the starts of checks in the paced column: a bot answering 3,600 checks an hour
 RATE_IDS = 4_000_000  # first id (and seed) of the articles the in-turn ingest rates take
-RATE_ROUNDS, RATE_ARTICLES = 3, 500  # turns per size, and the articles each store takes per turn
+# turns per size, and the articles each store takes per turn: Chroma writes a collection's HNSW
+# index to disk every 1,000 records (its sync_threshold; each write costs more the further it is
+# into that cycle, and the sync itself 130-190 ms at 100k), and an article is a record in each of
+# two collections: a turn of 1,000 holds one sync of each, whatever the stores' phases (turns of
+# 500 held one or none, and two stores of the same size differed by up to 10%)
+RATE_ROUNDS, RATE_ARTICLES = 3, 1000
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
