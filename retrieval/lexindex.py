@@ -489,8 +489,8 @@ class PersistentLexicalIndex:
         # The document count is read when the file changed; a term's frequency (or postings) is
         # read later, and another process may have committed documents in between: a term in
         # every document then counted more documents than the count, and its IDF came out
-        # negative (log of less than 1). A check during an ingest summed such weights into a
-        # coverage share below zero and ranked a look-alike above the original. In any one
+        # negative (log of less than 1). A check during an ingest could sum such weights into a
+        # coverage share below zero and rank a look-alike above the original. In any one
         # state of the file the count is at least the frequency, so it is taken as such.
         n = max(self._stats[0], df)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
