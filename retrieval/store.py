@@ -206,9 +206,9 @@ class SourceStore:
         self._dimension: int | None = None  # the length of the space's vectors, once read
         self._index_id: str | None = None  # the search index's identity (its change-log tag)
         self._unsaved_cursor: float | None = None  # where this process's catch-up got to, not yet in the file
-        # the revision this process's write under the lock leaves, [bumps, count], as far as it is
+        # the revision this process's write under the lock leaves, (bumps, count), as far as it is
         # known (None: read it after the write)
-        self._after: list[Any] | None = None
+        self._after: tuple[str, int] | None = None
         self.checks = checks
         self._open_collections()
         try:
@@ -558,8 +558,7 @@ class SourceStore:
         sweep chunks that no article owns any more."""
         if self._reopen is not None or self.lock is not None:  # with a Chroma server no write needs the revision
             revision = self._catch_up()
-            bumps = revision.rsplit(":", 1)[0]
-            self._after = [bumps, _count_of(revision)] if self.lock is not None else None
+            self._after = (revision.rsplit(":", 1)[0], _count_of(revision)) if self.lock is not None else None
             if self.lock is not None and self._synced != revision:  # the lock held: nobody else moves it
                 if not self._holds(revision):
                     # so that this writer may move the change-log cursor on after its write
@@ -701,7 +700,7 @@ class SourceStore:
             if written:
                 self._changed(
                     stored=[(p.article_id, p.hash[:12], p.draft.text) for _, p, _ in written],
-                    vectors={p.article_id: _chunk_vectors(p, v) for _, p, v in written},
+                    vectors={p.article_id: ChunkVectors(v, _spans(p)) for _, p, v in written},
                 )
         results += [
             (i, IngestOutcome(p.draft.origin, p.status, p.article_id, p.draft.title, len(p.chunks)))
@@ -709,7 +708,7 @@ class SourceStore:
         ]
         if written:
             self._bump()
-        yield from sorted(results, key=lambda r: r[0])
+        yield from results
 
     def _check_dimension(self, parts: list[tuple[int, _Prepared, np.ndarray]]) -> None:
         """Refuse vectors of another length than the space holds (Chroma fixed it per collection
@@ -741,7 +740,7 @@ class SourceStore:
         per = max(1, self.config.vectors_per_record)
         for _, p, v in parts:
             short = p.hash[:12]
-            spans = np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=_I32).reshape(-1, 3)
+            spans = _spans(p)
             for part, first in enumerate(range(0, len(p.chunks), per)):
                 rows = spans[first : first + per]
                 meta: dict[str, MetaValue] = {
@@ -786,7 +785,7 @@ class SourceStore:
                 self._left_chunks = True
             raise
         if self._after is not None:
-            self._after[1] += sum(p.status == "added" for _, p, _ in parts)
+            self._after = (self._after[0], self._after[1] + sum(p.status == "added" for _, p, _ in parts))
         for _, p, _ in parts:
             if p.status == "updated":
                 self._try(lambda p=p: self._delete_chunks(p.article_id, keep=p.hash[:12]))  # type: ignore[misc]
@@ -1017,7 +1016,7 @@ class SourceStore:
         bumps = uuid.uuid4().hex[:12]
         moved = self._try(lambda: self.articles.modify(metadata={"revision": bumps}))
         if self._after is not None:
-            self._after = [bumps, self._after[1]] if moved else None
+            self._after = (bumps, self._after[1]) if moved else None
 
     # ---- helpers -------------------------------------------------------------------------
 
@@ -1194,8 +1193,9 @@ def _count_of(revision: str) -> int:
     return int(revision.rsplit(":", 1)[1])
 
 
-def _chunk_vectors(p: _Prepared, vectors: np.ndarray) -> ChunkVectors:
-    return ChunkVectors(vectors, np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=np.int32))
+def _spans(p: _Prepared) -> np.ndarray:
+    """Each chunk's (index, start, end) in the article, as rows of int32."""
+    return np.array([(c.index, c.start, c.end) for c in p.chunks], dtype=_I32).reshape(-1, 3)
 
 
 def _text(meta: dict[str, Any] | None, document: str | None) -> str:
