@@ -13,8 +13,14 @@ an article's write adds to, and its removal takes from, so nothing is ever rebui
   change with every batch; kept in a small table of their own, a batch's reads and writes
   stay in its few pages, where in ``postings`` (keyed by term, of every block) a batch
   touched a page per term all over a table that grows with the archive. Once new articles go
-  to a later block, the rows of the ones before move to ``postings`` in one sorted step (once
+  to a later block, the rows of the ones before move to ``recent`` in one sorted step (once
   per 1,024 articles);
+* ``recent``: the blocks moved out of ``fresh`` since the last move to ``postings``; when it
+  holds MERGE_BLOCKS of them, they all move to ``postings`` in one sorted step. A sorted
+  insert of a block's rows into ``postings`` lands all over its index of (term, block), so it
+  rewrote nearly every page of that index, which grows with the archive (at 113k articles:
+  62 MB more written per 1,024 articles than at 9k); through ``recent`` that happens once per
+  MERGE_BLOCKS blocks;
 * ``vocab``: each term's document frequency (the IDF), stored in the order terms were first
   seen (a rowid table, with a unique index by term that only a new term changes): a batch's
   frequent words then sit together at the table's start and its new words at its end, where a
@@ -63,6 +69,10 @@ from retrieval.lexical import terms
 log = logging.getLogger(__name__)
 
 BLOCK = 1024  # documents per postings blob: a new article rewrites blobs of at most this many entries
+# blocks held in ``recent`` before they move to ``postings`` together: the move rewrites most of
+# postings' index pages whatever it moves, so it is made once per this many blocks (16,384
+# articles); ``recent`` itself stays small (at most this many blocks' rows)
+MERGE_BLOCKS = 16
 BUSY_TIMEOUT = 60.0  # seconds a write waits for another process's write to the same file
 # WAL pages before the writer copies them into the file: an ingest batch rewrites the newest
 # postings blob of each of its terms, the same blobs batch after batch, so a longer WAL copies
@@ -96,6 +106,8 @@ CREATE TABLE IF NOT EXISTS postings (term TEXT NOT NULL, block INTEGER NOT NULL,
 CREATE UNIQUE INDEX IF NOT EXISTS postings_key ON postings (term, block);
 CREATE TABLE IF NOT EXISTS fresh (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS fresh_key ON fresh (term, block);
+CREATE TABLE IF NOT EXISTS recent (term TEXT NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS recent_key ON recent (term, block);
 CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dfhist (df INTEGER PRIMARY KEY, terms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -231,7 +243,7 @@ class PersistentLexicalIndex:
         """Add postings to their (term, block) blobs and count them in the terms' frequencies.
         A (term, block) blob is updated where it is, ``fresh`` first, else ``postings`` (an
         index from before holds its newest block there); new blobs go to ``fresh``, and the
-        blocks before the newest one written move to ``postings``."""
+        blocks before the newest one written move to ``recent``."""
         keys = sorted(new)
         old: dict[tuple[str, int], tuple[str, bytes]] = {}  # where each blob is, and its data
         for block in sorted({k[1] for k in keys}):
@@ -267,16 +279,14 @@ class PersistentLexicalIndex:
 
     @staticmethod
     def _seal(db: sqlite3.Connection, newest: int) -> None:
-        """Move the blobs of blocks before ``newest`` from ``fresh`` to ``postings``: documents
-        get ever larger rowids, so no new article goes to them (a removal still changes them)."""
+        """Move the blobs of blocks before ``newest`` from ``fresh`` to ``recent``: documents
+        get ever larger rowids, so no new article goes to them (a removal still changes them);
+        and once ``recent`` holds MERGE_BLOCKS blocks, all of them to ``postings``."""
         if db.execute("SELECT 1 FROM fresh WHERE block < ? LIMIT 1", (newest,)).fetchone() is None:
             return
-        db.execute(  # a blob also in postings (written there by a factdiff from before): joined
-            "INSERT INTO postings (term, block, data) SELECT term, block, data FROM fresh WHERE block < ? "
-            "ORDER BY term, block ON CONFLICT (term, block) DO UPDATE SET data = CAST(data || excluded.data AS BLOB)",
-            (newest,),
-        )
-        db.execute("DELETE FROM fresh WHERE block < ?", (newest,))
+        _move(db, "fresh", "recent", "WHERE block < ?", (newest,))
+        if int(db.execute("SELECT count(DISTINCT block) FROM recent").fetchone()[0]) >= MERGE_BLOCKS:
+            _move(db, "recent", "postings")
 
     def _add_df(self, db: sqlite3.Connection, delta: Mapping[str, int]) -> None:
         """Change terms' document frequencies (a term at 0 leaves the vocabulary), and the
@@ -330,7 +340,7 @@ class PersistentLexicalIndex:
         doc, length, doc_terms = int(row[0]), int(row[1]), str(row[2])
         words = doc_terms.split("\n") if doc_terms else []
         for t in words:
-            for table in ("fresh", "postings"):  # both: a blob an older factdiff wrote may be in each
+            for table in ("fresh", "recent", "postings"):  # each: a blob an older factdiff wrote may be in two
                 sql = f"SELECT data FROM {table} WHERE term = ? AND block = ?"  # noqa: S608 (fixed table names)
                 old = db.execute(sql, (t, doc // BLOCK)).fetchone()
                 if old is None:
@@ -370,7 +380,7 @@ class PersistentLexicalIndex:
 
     def clear(self) -> None:
         with self._write() as db:
-            for table in ("docs", "postings", "fresh", "vocab", "dfhist", "meta", "vectors"):
+            for table in ("docs", "postings", "recent", "fresh", "vocab", "dfhist", "meta", "vectors"):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
 
     # ---- bookkeeping for whoever keeps it in step with the store ----------------------------
@@ -530,8 +540,11 @@ class PersistentLexicalIndex:
 
     def _postings(self, term: str) -> np.ndarray:
         with self._mutex:
-            sql = "SELECT data FROM postings WHERE term = ? UNION ALL SELECT data FROM fresh WHERE term = ?"
-            blobs = [r[0] for r in self._db.execute(sql, (term, term)).fetchall()]
+            sql = (
+                "SELECT data FROM postings WHERE term = ? UNION ALL SELECT data FROM recent WHERE term = ? "
+                "UNION ALL SELECT data FROM fresh WHERE term = ?"
+            )
+            blobs = [r[0] for r in self._db.execute(sql, (term, term, term)).fetchall()]
         if not blobs:
             return np.zeros((0, 3), dtype=np.int32)
         return np.frombuffer(b"".join(blobs), dtype=np.int32).reshape(-1, 3)
@@ -704,6 +717,17 @@ class PersistentLexicalIndex:
     def close(self) -> None:
         with self._mutex:
             self._db.close()
+
+
+def _move(db: sqlite3.Connection, source: str, target: str, where: str = "", args: tuple[int, ...] = ()) -> None:
+    """Move postings blobs from one table to another in one sorted insert; a blob the target
+    holds already (written there by a factdiff from before) is joined."""
+    db.execute(
+        f"INSERT INTO {target} (term, block, data) SELECT term, block, data FROM {source} {where} "  # noqa: S608 (fixed names)
+        "ORDER BY term, block ON CONFLICT (term, block) DO UPDATE SET data = CAST(data || excluded.data AS BLOB)",
+        args,
+    )
+    db.execute(f"DELETE FROM {source} {where}", args)  # noqa: S608 (fixed names)
 
 
 def _with_room(rows: int, dim: int) -> np.ndarray:

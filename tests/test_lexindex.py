@@ -596,6 +596,49 @@ def test_the_change_log_names_a_writes_articles_in_a_record_and_reads_a_log_from
     assert list(log.since(at + 1)) == []
 
 
+def blocks(index: PersistentLexicalIndex, table: str) -> set[int]:
+    return {int(b) for (b,) in index._db.execute(f"SELECT DISTINCT block FROM {table}")}  # noqa: S608
+
+
+def test_sealed_blocks_wait_in_recent_and_move_to_postings_together_ranking_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks new articles no longer go to move from ``fresh`` to ``recent`` one at a time,
+    and from ``recent`` to ``postings`` MERGE_BLOCKS at a time (a move into ``postings``
+    rewrites most of its index). Rankings stay those of the in-memory index at every step, and
+    through updates and removals of articles in each of the three tables."""
+    monkeypatch.setattr("retrieval.lexindex.BLOCK", 2)
+    monkeypatch.setattr("retrieval.lexindex.MERGE_BLOCKS", 3)
+    texts = [t for _, t in DOCS] + QUERIES
+    pairs = [(a, b) for a in range(len(texts)) for b in range(a + 1, len(texts))]
+    docs = [(f"d{i}", f"{texts[a]} {texts[b]}") for i, (a, b) in enumerate(pairs[:17])]
+    index = PersistentLexicalIndex()
+    for n, (doc_id, text) in enumerate(docs, start=1):  # rowid n: block n // 2
+        index.apply([(doc_id, "v1", text)])
+        sealed = n // 2  # the blocks before the newest
+        merged = sealed - sealed % 3
+        assert blocks(index, "fresh") == {n // 2}
+        assert blocks(index, "recent") == set(range(merged, sealed))
+        assert blocks(index, "postings") == set(range(merged))
+        assert_same_ranking(index, LexicalIndex(docs[:n]))
+    # removed: one article from each table (d2: rowid 3, block 1; d13: block 7; d16: block 8)
+    gone = {"d2", "d13", "d16"}
+    assert blocks(index, "recent") == {6, 7} and blocks(index, "fresh") == {8}
+    index.apply(removed=sorted(gone))
+    rest = [d for d in docs if d[0] not in gone]
+    assert_same_ranking(index, LexicalIndex(rest))
+    # updated: one from postings, one from recent (their new versions fill block 8 and start
+    # block 9, which moves 8 to recent and the three there to postings)
+    new_text = "The island ferry company cancelled every crossing for a storm."
+    index.apply([("d4", "v2", new_text), ("d12", "v2", new_text + " Again.")])
+    assert blocks(index, "recent") == set() and blocks(index, "postings") == set(range(9))
+    now = [(i, {"d4": new_text, "d12": new_text + " Again."}.get(i, t)) for i, t in rest]
+    assert_same_ranking(index, LexicalIndex(now))
+    for table in ("postings", "recent", "fresh"):  # a (term, block) blob in one row of a table
+        rows, keys = index._db.execute(f"SELECT count(*), count(DISTINCT term || ' ' || block) FROM {table}").fetchone()  # noqa: S608
+        assert rows == keys
+
+
 def test_blocks_new_articles_no_longer_go_to_move_from_the_fresh_table_and_rank_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -604,16 +647,14 @@ def test_blocks_new_articles_no_longer_go_to_move_from_the_fresh_table_and_rank_
     block is in ``postings``, takes further articles there. Rankings stay those of the
     in-memory index through additions, updates and removals either way."""
     monkeypatch.setattr("retrieval.lexindex.BLOCK", 2)
-
-    def blocks(index: PersistentLexicalIndex, table: str) -> set[int]:
-        return {int(b) for (b,) in index._db.execute(f"SELECT DISTINCT block FROM {table}")}  # noqa: S608
+    monkeypatch.setattr("retrieval.lexindex.MERGE_BLOCKS", 1)  # a sealed block goes on to postings at once
 
     index = PersistentLexicalIndex()
     for doc_id, text in DOCS:
         index.apply([(doc_id, "v1", text)])
     newest = (len(DOCS)) // 2  # rowids start at 1
     assert blocks(index, "fresh") == {newest}
-    assert blocks(index, "postings") == set(range(newest))
+    assert blocks(index, "postings") == set(range(newest)) and not blocks(index, "recent")
     assert_same_ranking(index, LexicalIndex(DOCS))
     index.apply(removed=[DOCS[0][0], DOCS[-1][0]])  # one from a moved block, one from the fresh one
     index.apply([(DOCS[2][0], "v2", "The island ferry company cancelled every crossing for a storm.")])
