@@ -427,6 +427,11 @@ class PersistentLexicalIndex:
                 return False
         return True
 
+    def set_metas(self, values: Mapping[str, str]) -> None:
+        """Store bookkeeping values in one transaction."""
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
+
     @contextmanager
     def _patience(self, seconds: float) -> Iterator[None]:
         """How long this connection's statements wait for another process's lock, for the block."""

@@ -209,6 +209,10 @@ class SourceStore:
         # the revision this process's write under the lock leaves, (bumps, count), as far as it is
         # known (None: read it after the write)
         self._after: tuple[str, int] | None = None
+        # the store's revision as last known under the write lock (read, or left by this
+        # process's write): while the store's bumps stay its own, it is the revision, uncounted
+        self._locked_revision: str | None = None
+        self._begun = False  # this write under the lock has moved the bumps before changing the store
         self.checks = checks
         self._open_collections()
         try:
@@ -263,13 +267,21 @@ class SourceStore:
         """With the write lock held: reopen the client if another process wrote since it was
         opened (or since this process last wrote), so that it never writes from a stale index.
         Returns the store's revision (read once: at 100,000 articles Chroma counts the articles
-        in about 10 ms, and a write read it four times)."""
-        revision = self.revision()
-        if self._reopen is None or revision == self._seen:
-            return revision
-        log.info("the store changed in another process; reopening it before writing")
-        self._reopen_client()
-        return self._seen
+        in about 10 ms, and a write read it four times).
+
+        The articles are counted only when the store's bumps are not those of the revision last
+        known under the lock: every embedded write moves the bumps before it changes anything
+        (:meth:`_begin_change`) and again when it is done, so a store still at those bumps holds
+        what it held then, however another writer ended (killed half-way, its bump failed).
+        Counting cost 11 ms a batch at 113k articles, 1.6 ms at 9k."""
+        revision = self._unmoved() or self.revision()
+        if self._reopen is not None and revision != self._seen:
+            log.info("the store changed in another process; reopening it before writing")
+            self._reopen_client()
+            revision = self._seen
+        if self.lock is not None:
+            self._locked_revision = revision
+        return revision
 
     def _reopen_client(self) -> None:
         """With the write lock held: a fresh client on the embedded store's files."""
@@ -312,8 +324,19 @@ class SourceStore:
 
     def revision(self) -> str:
         """Changes whenever an article is added, updated or removed."""
+        return f"{self._bumps()}:{self.count()}"
+
+    def _bumps(self) -> str:
         meta = self._call(lambda: self.client.get_collection(self.articles.name).metadata) or {}
-        return f"{meta.get('revision', '0')}:{self.count()}"
+        return str(meta.get("revision", "0"))
+
+    def _unmoved(self) -> str | None:
+        """With the write lock held: the revision last known under it, if the store's bumps have
+        not moved since (see :meth:`_catch_up`)."""
+        known = self._locked_revision
+        if self.lock is None or known is None:
+            return None
+        return known if self._bumps() == known.rsplit(":", 1)[0] else None
 
     def get(self, article_id: str) -> StoredArticle:
         res = self._call(lambda: self.articles.get(ids=[article_id], include=["documents", "metadatas"]))
@@ -511,6 +534,7 @@ class SourceStore:
             meta = dict(metas.get(aid) or {})
             meta["locations"] = json.dumps((_stored_locations(meta) + copies[aid])[:MAX_LOCATIONS], ensure_ascii=False)
             updated.append(meta)
+        self._begin_change()
         self._call(lambda: self.articles.update(ids=ids, metadatas=updated))
         self._bump()
 
@@ -518,6 +542,7 @@ class SourceStore:
         with self._writing():
             self._before_write()
             info = self.get(article_id).info
+            self._begin_change()
             self._delete_chunks(article_id)
             self._after = None  # a removal (seldom) reads the revision after it
             self._call(lambda: self.articles.delete(ids=[article_id]))
@@ -540,22 +565,24 @@ class SourceStore:
             # 100,000 articles, 4 ms at 2,000, in the eighth part's profile), and was read twice a batch
             after, self._after = self._after, None
             self._seen = f"{after[0]}:{after[1]}" if after is not None else self.revision()
-            self._synced = self._seen
-            if self._index_ok:
-                self._try(lambda: self.lexical.set_meta("revision", self._seen))
+            self._synced = self._locked_revision = self._seen
+            marks = {"revision": self._seen} if self._index_ok else {}
             # The only writer, swept before its first write: every chunk written before this
             # write began belongs to a stored article or was swept, so the next process's sweep
             # starts here (not at this process's first write: after a 100k-article ingest that
-            # was every chunk in the store, a minute of the next ingest).
+            # was every chunk in the store, a minute of the next ingest); and while the store
+            # stays at this revision there is nothing to sweep at all.
             if self._write_started is not None and not self._left_chunks:
-                started = self._write_started
-                self._try(lambda: self.lexical.set_meta("swept", repr(started)))
+                marks |= {"swept": repr(self._write_started), "clean": self._seen}
+            if marks:
+                self._try(lambda: self.lexical.set_metas(marks))
         self._write_started = None
         self._index_ok = True
 
     def _before_write(self) -> None:
         """With the write lock held: catch up with other processes, then (once per process)
         sweep chunks that no article owns any more."""
+        self._begun = False  # (a write that failed before its end left it set)
         if self._reopen is not None or self.lock is not None:  # with a Chroma server no write needs the revision
             revision = self._catch_up()
             self._after = (revision.rsplit(":", 1)[0], _count_of(revision)) if self.lock is not None else None
@@ -567,10 +594,27 @@ class SourceStore:
         if not self._swept:
             self._swept = True
             self._tune_log()
-            removed = self.sweep_orphans()
+            # an embedded store still at the revision its last writer left with nothing to
+            # sweep holds no orphans (a writer killed since moved the bumps before writing):
+            # the sweep's read of the records since the last one cost 0.14 s at 113k articles
+            clean = self.lock is not None and self.lexical.get_meta("clean") == self._locked_revision
+            removed = 0 if clean else self.sweep_orphans()
             if removed:
                 log.warning("removed %d orphan chunks (left by an interrupted ingest)", removed)
         self._write_started = time.time()
+
+    def _begin_change(self) -> None:
+        """With the write lock held, before this write first changes the store: move the
+        bumps, so that whatever happens next (a process killed half-way) no later writer takes
+        the store for the one it last knew (:meth:`_catch_up`). A store whose bumps cannot be
+        moved is not written."""
+        if self.lock is None or self._begun:
+            return
+        bumps = uuid.uuid4().hex[:12]
+        self._call(lambda: self.articles.modify(metadata={"revision": bumps}))
+        self._begun = True
+        if self._after is not None:
+            self._after = (bumps, self._after[1])
 
     def _tune_log(self) -> None:
         """A change log made before it had its own sync threshold takes it (once, by a writer)."""
@@ -753,6 +797,7 @@ class SourceStore:
                 }
                 records.append((f"{p.article_id}:{short}:{part}", meta, len(rows)))
         ids = [r[0] for r in records]
+        self._begin_change()
         try:
             self._check_dimension(parts)
             for group in _groups(records, self.config.vectors_per_write, self._max_batch):

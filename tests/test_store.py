@@ -203,14 +203,19 @@ def test_the_change_log_and_the_search_index_take_a_batch_whole(store: SourceSto
     assert small.lexical.versions() == {a.id: a.version for a in small.list_articles()} and len(ids) == 5
 
 
-def test_a_writer_records_the_revision_it_leaves_without_counting_the_store_again(tmp_path: Path) -> None:
+def test_a_writer_records_the_revision_it_leaves_and_counts_the_store_only_when_another_moved_it(
+    tmp_path: Path,
+) -> None:
     """An embedded store's writer records in the search index the revision its write leaves
     (other processes need not catch up while the store stays at it): the revision it read
-    under the lock, moved by its own bump and additions, not a second count of every record."""
+    under the lock, moved by its own bumps and additions, not a second count of every record.
+    Its next write counts nothing while the store's bumps are its own; after another
+    process's write (or a writer killed half-way: it moved the bumps first) it counts again."""
     from bot import wiring
     from bot.settings import Settings
 
-    store = wiring.source_store(Settings(data_dir=tmp_path / "data"))
+    settings = Settings(data_dir=tmp_path / "data")
+    store = wiring.source_store(settings)
     counts: list[int] = []
     count = store.articles.count
 
@@ -221,19 +226,27 @@ def test_a_writer_records_the_revision_it_leaves_without_counting_the_store_agai
     store.articles.count = counted  # type: ignore[method-assign]
     corrected = replace(NORRLAND_Q3, text=NORRLAND_Q3.text.replace("611 million", "612 million"))
     writes = [
-        lambda: store.add_many([NORRLAND_Q3, NORRLAND_Q2]),  # two added
-        lambda: store.add_many([corrected, NORRLAND_Q2, HARWICH_NOTICE]),  # updated, unchanged, added
-        lambda: store.add_many([replace(NORRLAND_Q2, url="https://example.org/elsewhere")]),  # a copy: a bump
-        lambda: store.add_many([NORRLAND_Q2]),  # nothing moves
+        (lambda: store.add_many([NORRLAND_Q3, NORRLAND_Q2]), 1),  # two added: the revision read under the lock
+        (lambda: store.add_many([corrected, NORRLAND_Q2, HARWICH_NOTICE]), 0),  # updated, unchanged, added
+        (lambda: store.add_many([replace(NORRLAND_Q2, url="https://example.org/elsewhere")]), 0),  # a copy
+        (lambda: store.add_many([NORRLAND_Q2]), 0),  # nothing moves
     ]
-    for write in writes:
+    for write, counted_before in writes:
         counts.clear()
         write()
-        assert len(counts) == 1  # the revision read before the write, under the lock
+        assert len(counts) == counted_before
         assert store.lexical.get_meta("revision") == store.revision()
+    other = wiring.source_store(settings)  # another process's write
+    later = replace(HARWICH_NOTICE, id="h2", url="https://example.org/h2", text=HARWICH_NOTICE.text + " Later.")
+    assert other.add(later).status == "added"
+    counts.clear()
+    again = replace(NORRLAND_Q2, id="q2b", url="https://example.org/q2b", text=NORRLAND_Q2.text + " Again.")
+    assert store.add(again).status == "added"
+    assert len(counts) == 1 and store.count() == 5
+    assert store.lexical.get_meta("revision") == store.revision()
     aid = store.add(HARWICH_NOTICE).article_id or ""
     store.remove(aid)
-    assert store.lexical.get_meta("revision") == store.revision() and store.count() == 2
+    assert store.lexical.get_meta("revision") == store.revision() and store.count() == 4
 
 
 def test_the_change_log_is_written_to_disk_often_and_a_log_from_before_takes_that_at_the_first_write(
@@ -458,6 +471,26 @@ def _leave(store: SourceStore, article_id: str, version: str, written: int | Non
     return record_id
 
 
+def _killed_write(store: SourceStore, drafts: list[ArticleDraft]) -> set[str]:
+    """A write killed right after its vector records went in (its article records never did):
+    returns the vector records it left."""
+    before = set(store.vectors.get()["ids"])
+    upsert = store.articles.upsert
+
+    def killed(**kwargs: object) -> None:
+        raise KeyboardInterrupt  # not an error the store handles: the process is gone
+
+    store.articles.upsert = killed  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store.add_many(drafts)
+    finally:
+        store.articles.upsert = upsert  # type: ignore[method-assign]
+    left = set(store.vectors.get()["ids"]) - before
+    assert left
+    return left
+
+
 def test_orphan_chunks_left_by_a_killed_ingest_are_swept_by_the_next_write(store: SourceStore) -> None:
     killed = _leave(store, "a-killed", "0123456789ab", written=int(time.time()) - 2 * ORPHAN_AGE)
     in_flight = _leave(store, "a-writing", "0123456789ab")
@@ -477,18 +510,20 @@ def test_a_later_process_sweeps_what_was_left_since_the_last_sweep(tmp_path: Pat
     first = wiring.source_store(settings, emb=wordllama)
     kept = first.add(NORRLAND_Q3).article_id or ""
     assert first.lexical.get_meta("swept") is not None
-    killed = _leave(first, "a-killed", "0123456789ab", written=int(time.time()) + 1)
-    stale = _leave(first, kept, "ba9876543210", written=int(time.time()) + 1)
+    corrected = replace(NORRLAND_Q3, text=NORRLAND_Q3.text.replace("611 million", "612 million"))
+    left = _killed_write(first, [NORRLAND_Q2, corrected])  # a new article's records, and a new version's
+    assert any(rid.startswith(f"{kept}:") for rid in left)
     later = wiring.source_store(settings, emb=wordllama)  # another process's first write sweeps
     assert later.add(HARWICH_NOTICE).status == "added"
     remaining = set(later.vectors.get()["ids"])
-    assert killed not in remaining and stale not in remaining
+    assert not left & remaining
     assert [rid for rid in remaining if rid.startswith(f"{kept}:")] == [f"{kept}:{later.get(kept).info.version}:0"]
 
 
 def test_the_sweep_mark_follows_the_writers_last_write(tmp_path: Path, wordllama: Embedder) -> None:
     """After a long ingest the next process reads only what was written since the ingest's last
-    write began (the mark of its first write made it read every chunk of a 100k archive)."""
+    write began (the mark of its first write made it read every chunk of a 100k archive), and
+    nothing at all when the store is as that write left it."""
     from bot import wiring
     from bot.settings import Settings
 
@@ -499,11 +534,23 @@ def test_the_sweep_mark_follows_the_writers_last_write(tmp_path: Path, wordllama
     before_second = time.time()
     first.add(HARWICH_NOTICE)
     assert marked <= before_second <= float(first.lexical.get_meta("swept") or 0)
-    # a writer killed in its next write leaves records after the mark: the next process sweeps them
-    killed = _leave(first, "a-killed", "0123456789ab")
-    later = wiring.source_store(settings, emb=wordllama)
-    assert later.add(NORRLAND_Q2).status == "added"
-    assert killed not in set(later.vectors.get()["ids"])
+    sweeps: list[int] = []
+
+    def counted(store: SourceStore) -> SourceStore:
+        sweep = store.sweep_orphans
+        store.sweep_orphans = lambda: sweeps.append(1) or sweep()  # type: ignore[method-assign]
+        return store
+
+    # the store as the last writer left it: the next process has nothing to sweep, and reads nothing
+    assert counted(wiring.source_store(settings, emb=wordllama)).add(replace(NORRLAND_Q2, id="q2")).status == "added"
+    assert sweeps == []
+    # a process killed in its write leaves records after the mark: the next process sweeps them
+    killed = wiring.source_store(settings, emb=wordllama)
+    left = _killed_write(killed, [replace(HARWICH_NOTICE, id="h2", url="https://example.org/h2", text="A notice.")])
+    later = counted(wiring.source_store(settings, emb=wordllama))
+    third = replace(NORRLAND_Q2, id="q2c", url="https://example.org/q2c", text=NORRLAND_Q2.text + " Third.")
+    assert later.add(third).status == "added"
+    assert sweeps == [1] and not left & set(later.vectors.get()["ids"])
 
 
 def test_an_article_with_more_chunks_than_sqlite_has_variables_can_be_read(store: SourceStore) -> None:
