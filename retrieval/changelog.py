@@ -14,11 +14,14 @@ machine is still seen (taking a change in twice is harmless).
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 MARGIN = 30.0  # seconds a reader of a Chroma server's log looks back past the newest record it has seen
 PAGE = 5000
@@ -87,12 +90,20 @@ class ChangeLog:
         return bool(res["ids"])
 
 
-def _changes(meta: dict[str, Any]) -> Iterator[Change]:
+def _changes(meta: dict[str, Any] | None) -> Iterator[Change]:
     """The changes one record names: a list of (id, version) entries, or (a store from before)
-    one article's."""
-    at = float(meta["at"])
-    if "entries" in meta:
-        for aid, version in json.loads(str(meta["entries"])):
-            yield Change(str(aid), str(version), at)
-    else:
-        yield Change(str(meta["article_id"]), str(meta.get("version", "")), at)
+    one article's. A record of neither form (written by another program into the collection)
+    is skipped with a warning: it must not stop every catch-up, and what it may have meant is
+    healed by the reader's comparison of counts (an addition or removal) or the next write."""
+    try:
+        meta = meta or {}
+        at = float(meta["at"])
+        if "entries" in meta:
+            pairs = [(str(aid), str(version)) for aid, version in json.loads(str(meta["entries"]))]
+        else:
+            pairs = [(str(meta["article_id"]), str(meta.get("version", "")))]
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("skipped a change-log record that is not factdiff's (%s): %.200r", exc, meta)
+        return
+    for aid, version in pairs:
+        yield Change(aid, version, at)

@@ -596,6 +596,33 @@ def test_the_change_log_names_a_writes_articles_in_a_record_and_reads_a_log_from
     assert list(log.since(at + 1)) == []
 
 
+def test_a_change_log_record_of_another_form_is_skipped_with_a_warning_and_the_rest_read(
+    chroma_memory: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record that is not factdiff's (another program's, written into the collection) stopped
+    every catch-up of every process with a KeyError; it is skipped, the others are read."""
+    import time
+
+    from retrieval.changelog import ChangeLog
+
+    collection = chroma_memory.get_or_create_collection("t" + uuid.uuid4().hex[:10], embedding_function=None)  # type: ignore[attr-defined]
+    log = ChangeLog(collection, lambda call: call())
+    log.record([("a1", "v1")])
+    at = time.time()
+    foreign = [
+        {"at": at},
+        {"at": at, "entries": "x" * 40},
+        {"at": at, "entries": "[1, 2]"},
+        {"at": at, "entries": '[["a9"]]'},
+    ]
+    collection.add(ids=[f"f{i}" for i in range(4)], embeddings=[[1.0]] * 4, metadatas=foreign)
+    log.record([("a2", "v1")], removed=["a0"])
+    with caplog.at_level("WARNING", logger="retrieval.changelog"):
+        changes = sorted((c.article_id, c.version) for c in log.since(0.0))
+    assert changes == [("a0", ""), ("a1", "v1"), ("a2", "v1")]
+    assert sum("not factdiff's" in r.getMessage() for r in caplog.records) == 4
+
+
 def blocks(index: PersistentLexicalIndex, table: str) -> set[int]:
     return {int(b) for (b,) in index._db.execute(f"SELECT DISTINCT block FROM {table}")}  # noqa: S608
 
