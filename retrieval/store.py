@@ -560,8 +560,8 @@ class SourceStore:
         after a write is known to be this write's (4 round trips a batch, the count's growing
         with the store: ~10 ms at 100k)."""
         if self.lock is not None:
-            # the revision read before the write (under the lock: nobody else moves it), moved by
-            # this write's own bump and additions: Chroma's count walks every record (14 ms at
+            # the revision known before the write (under the lock: nobody else moves it), moved by
+            # this write's own bumps and additions: Chroma's count walks every record (14 ms at
             # 100,000 articles, 4 ms at 2,000, in the eighth part's profile), and was read twice a batch
             after, self._after = self._after, None
             self._seen = f"{after[0]}:{after[1]}" if after is not None else self.revision()
