@@ -336,7 +336,7 @@ class SourceStore:
         known = self._locked_revision
         if self.lock is None or known is None:
             return None
-        return known if self._bumps() == known.rsplit(":", 1)[0] else None
+        return known if self._bumps() == _bumps_of(known) else None
 
     def get(self, article_id: str) -> StoredArticle:
         res = self._call(lambda: self.articles.get(ids=[article_id], include=["documents", "metadatas"]))
@@ -585,7 +585,7 @@ class SourceStore:
         self._begun = False  # (a write that failed before its end left it set)
         if self._reopen is not None or self.lock is not None:  # with a Chroma server no write needs the revision
             revision = self._catch_up()
-            self._after = (revision.rsplit(":", 1)[0], _count_of(revision)) if self.lock is not None else None
+            self._after = (_bumps_of(revision), _count_of(revision)) if self.lock is not None else None
             if self.lock is not None and self._synced != revision:  # the lock held: nobody else moves it
                 if not self._holds(revision):
                     # so that this writer may move the change-log cursor on after its write
@@ -610,11 +610,8 @@ class SourceStore:
         moved is not written."""
         if self.lock is None or self._begun:
             return
-        bumps = uuid.uuid4().hex[:12]
-        self._call(lambda: self.articles.modify(metadata={"revision": bumps}))
+        self._move_bumps(before=True)
         self._begun = True
-        if self._after is not None:
-            self._after = (bumps, self._after[1])
 
     def _tune_log(self) -> None:
         """A change log made before it had its own sync threshold takes it (once, by a writer)."""
@@ -1058,8 +1055,21 @@ class SourceStore:
         return out
 
     def _bump(self) -> None:
+        self._move_bumps(before=False)
+
+    def _move_bumps(self, *, before: bool) -> None:
+        """Give the store new bumps: before a write changes it (a failure stops the write) or
+        after (a failure is logged, and the revision the write left is then read)."""
         bumps = uuid.uuid4().hex[:12]
-        moved = self._try(lambda: self.articles.modify(metadata={"revision": bumps}))
+
+        def move() -> None:
+            self.articles.modify(metadata={"revision": bumps})
+
+        if before:
+            self._call(move)  # a StoreError: the write does not go ahead
+            moved = True
+        else:
+            moved = self._try(move)
         if self._after is not None:
             self._after = (bumps, self._after[1]) if moved else None
 
@@ -1231,6 +1241,10 @@ def _same_meta(existing: dict[str, Any], draft: ArticleDraft) -> bool:
         if (value or None) != existing.get(key):
             return False
     return True
+
+
+def _bumps_of(revision: str) -> str:
+    return revision.rsplit(":", 1)[0]
 
 
 def _count_of(revision: str) -> int:
