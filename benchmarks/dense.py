@@ -13,6 +13,9 @@ A second table times the first search after another writer (a second connection,
 process) added a batch of 128 articles, eight batches in turn: with no room kept in the
 array of means (every catch-up copied the whole array: before) and with ``MEANS_ROOM`` (now).
 
+A third table times a new process's first read of every mean (once per whole check): from the
+table's rows (before) and from the index of the means alone (now).
+
     python -m benchmarks.dense                         # 20k and 100k articles
     python -m benchmarks.dense --sizes 2000,100000
 """
@@ -137,6 +140,32 @@ def catch_up(size: int, room: float, rng: np.random.Generator) -> list[object]:
     return [size, name, f"{percentile(warm, 50):.1f}", f"{percentile(after, 50):.1f}", f"{max(after):.1f}"]
 
 
+def first_read(size: int, rng: np.random.Generator, repeats: int = 5) -> list[list[object]]:
+    """A new process's first read of every mean (a whole ``factdiff check`` does it once): from
+    the table's rows, whose pages hold the chunk vectors too (before), and from the index of
+    the means alone (now); fresh connections, taking turns, the file in the page cache."""
+    saved = lexindex.MEANS_AFTER
+    table_scan = saved.replace("FROM vectors", "FROM vectors NOT INDEXED")  # by rowid, as before
+    times: dict[str, list[float]] = {table_scan: [], saved: []}
+    with tempfile.TemporaryDirectory(prefix="factdiff-dense-") as tmp:
+        path = Path(tmp) / "index.sqlite"
+        build(path, size, rng).close()
+        try:
+            for _ in range(repeats):
+                for sql, out in times.items():
+                    lexindex.MEANS_AFTER = sql
+                    index = PersistentLexicalIndex(path)
+                    t0 = time.perf_counter()
+                    index._read_means(0)
+                    out.append((time.perf_counter() - t0) * 1000)
+                    index.close()
+        finally:
+            lexindex.MEANS_AFTER = saved
+        mb = path.stat().st_size / 1e6
+    names = {table_scan: "the table's rows (before)", saved: "index vectors_mean (now)"}
+    return [[size, names[sql], f"{percentile(t, 50):.0f}", f"{max(t):.0f}", f"{mb:.0f}"] for sql, t in times.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="20000,100000", help="archive sizes, comma-separated")
@@ -150,6 +179,10 @@ def main() -> None:
     rows = [catch_up(int(size), room, rng) for size in args.sizes.split(",") for room in rooms]
     print()
     headers = ["articles", "room kept for more means", "warm p50 ms", "first after a batch p50 ms", "max ms"]
+    print(table(headers, rows))
+    rows = [row for size in args.sizes.split(",") for row in first_read(int(size), rng)]
+    print()
+    headers = ["articles", "a new process reads the means from", "p50 ms", "max ms", "index file MB"]
     print(table(headers, rows))
 
 

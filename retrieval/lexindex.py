@@ -91,6 +91,8 @@ _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # INSERT ... RETURNING
 MEANS_ROOM = 0.125
 DENSE_BLOCK = 16384  # mean vectors compared with a story per step (bounds the step's similarity matrix)
 
+MEANS_AFTER = "SELECT doc, mean FROM vectors WHERE doc > ? ORDER BY doc LIMIT ?"  # read from vectors_mean
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -115,6 +117,10 @@ CREATE TABLE IF NOT EXISTS vectors (
     doc INTEGER PRIMARY KEY, mean BLOB NOT NULL, chunks BLOB NOT NULL, spans BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vectors_doc ON vectors (doc); -- counts and rowid lists without walking the blobs
+-- the mean vectors in doc order without walking the chunk vectors beside them in the table's
+-- pages: a check process reads all of them once (0.38 s from the table at 114k articles, 0.22 s
+-- from this index; 67 MB more on disk, 6%); made once, by the first process to open an index from before
+CREATE INDEX IF NOT EXISTS vectors_mean ON vectors (doc, mean);
 """
 
 
@@ -695,7 +701,7 @@ class PersistentLexicalIndex:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         docs = np.zeros(n, dtype=np.int64)
         means = _with_room(n, len(first[0]) // 2)
-        cur = self._db.execute("SELECT doc, mean FROM vectors WHERE doc > ? ORDER BY doc LIMIT ?", (after, n))
+        cur = self._db.execute(MEANS_AFTER, (after, n))
         at = 0
         while rows := cur.fetchmany(page):
             docs[at : at + len(rows)] = [r[0] for r in rows]

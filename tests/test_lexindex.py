@@ -321,6 +321,31 @@ def test_mean_vectors_taken_in_batch_after_batch_are_appended_in_place(tmp_path:
     assert near == pytest.approx(fresh) and "a3" not in near and len(reader._means) == 83
 
 
+def test_mean_vectors_are_read_from_their_own_index_which_an_index_from_before_gains(tmp_path: Path) -> None:
+    import sqlite3
+
+    from retrieval.lexindex import MEANS_AFTER
+
+    path = tmp_path / "lexical.sqlite"
+    rng = np.random.default_rng(11)
+    ids = [f"a{i}" for i in range(30)]
+    vectors = {aid: chunks(*rng.standard_normal((3, 4)).tolist()) for aid in ids}
+    PersistentLexicalIndex(path).apply([(aid, "v1", f"words of {aid}") for aid in ids], vectors=vectors)
+    query = unit([1, 0, 0, 0], [0, 1, 0, 0])
+    expected = PersistentLexicalIndex(path).nearest(query, k=4)
+    with sqlite3.connect(path) as db:  # an index made before the means had their own
+        db.execute("DROP INDEX vectors_mean")
+
+    def plan() -> str:
+        with sqlite3.connect(path) as db:
+            return " ".join(str(r[-1]) for r in db.execute(f"EXPLAIN QUERY PLAN {MEANS_AFTER}", (0, 30)))
+
+    assert "vectors_mean" not in plan()
+    reopened = PersistentLexicalIndex(path)
+    assert "COVERING INDEX vectors_mean" in plan()  # the means alone, not the rows of chunk vectors
+    assert reopened.nearest(query, k=4) == pytest.approx(expected)
+
+
 # --- kept in step with the store -------------------------------------------------------------
 
 
