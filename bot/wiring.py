@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import tiktoken
+from filelock import FileLock
 
 from bot.settings import Settings
 from retrieval.embeddings import Embedder, MiniLMEmbedder, WordLlamaEmbedder, make_embedder
@@ -57,14 +60,65 @@ def local_store_path(settings: Settings) -> Path:
     return settings.data_dir / "chroma"
 
 
-def lexical_index_path(settings: Settings, emb: Embedder) -> Path:
+def lexical_index_path(settings: Settings, emb: Embedder, store_id: str = "") -> Path:
     """Where this machine keeps the lexical index: inside an embedded store's folder (it lives
-    and goes with the store), or per Chroma server under the data directory."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.collection_prefix}-{emb.name}").strip("-.")
+    and goes with the store), or under the data directory per store of a Chroma server, named by
+    the store's identity (``store_id``: its articles collection's id), not by the address it is
+    reached at: the same server by another name or port keeps its index, and a store made anew
+    at the same address gets a new one."""
+    name = _file_part(f"{settings.collection_prefix}-{emb.name}")
     if settings.chroma_host:
-        server = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.chroma_host}-{settings.chroma_port}")
-        return settings.data_dir / "lexical" / f"{server}-{name}.sqlite"
+        return settings.data_dir / "lexical" / f"{name}-{_file_part(store_id)}.sqlite"
     return local_store_path(settings) / f"lexical-{name}.sqlite"
+
+
+def _file_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+
+
+def server_lexical_index(settings: Settings, emb: Embedder) -> Callable[[str], PersistentLexicalIndex]:
+    """Opens this machine's lexical index for a Chroma server's store, given the store's identity.
+
+    A machine that kept its index under the server's address (an older factdiff) has it
+    copied to the new name once (SQLite's backup: a consistent copy while processes of the
+    older version still use the old file), instead of building one from the store: at 100,000
+    articles that build pulled every text from the server, 249 s. The old file is left for the
+    operator to delete (logged)."""
+
+    def open_for(store_id: str) -> PersistentLexicalIndex:
+        path = lexical_index_path(settings, emb, store_id)
+        name = _file_part(f"{settings.collection_prefix}-{emb.name}")
+        server = _file_part(f"{settings.chroma_host}-{settings.chroma_port}")
+        before = path.parent / f"{server}-{name}.sqlite"
+        if not path.exists() and before.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(path.parent / ".adopt.lock")):  # one process of the machine copies
+                if not path.exists():
+                    _copy_index(before, path)
+                    log.warning(
+                        "the lexical index for this store is now %s (copied from %s, named by the "
+                        "server's address; delete that one once no older factdiff uses it)",
+                        path,
+                        before,
+                    )
+        return PersistentLexicalIndex(path)
+
+    return open_for
+
+
+def _copy_index(source: Path, target: Path) -> None:
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=60)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    os.replace(partial, target)
 
 
 def store_disk_bytes(settings: Settings) -> int | None:
@@ -150,9 +204,17 @@ def source_store(
         StoreConfig(prefix=settings.collection_prefix, chunk_tokens=settings.chunk_tokens),
         lock=lock,
         reopen=(lambda: chroma_client(settings)) if lock is not None else None,
-        lexical=PersistentLexicalIndex(lexical_index_path(settings, emb)) if client is None else None,
+        lexical=None if client is not None else _local_lexical_index(settings, emb),
         checks=ChecksInProgress(settings.data_dir, settings.give_way) if client is None else None,
     )
+
+
+def _local_lexical_index(
+    settings: Settings, emb: Embedder
+) -> PersistentLexicalIndex | Callable[[str], PersistentLexicalIndex]:
+    if settings.chroma_host:
+        return server_lexical_index(settings, emb)
+    return PersistentLexicalIndex(lexical_index_path(settings, emb))
 
 
 def finder(store: SourceStore) -> OriginalFinder:

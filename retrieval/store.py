@@ -180,15 +180,15 @@ class SourceStore:
         *,
         lock: WriteLock | None = None,
         reopen: Callable[[], Any] | None = None,
-        lexical: PersistentLexicalIndex | None = None,
+        lexical: PersistentLexicalIndex | Callable[[str], PersistentLexicalIndex] | None = None,
         checks: ChecksInProgress | None = None,
     ) -> None:
         """``lock`` and ``reopen`` are for an embedded store shared with other processes: the
         data directory's write lock, and how to open a fresh client on it. ``lexical`` is the
         persistent lexical index kept in step with the store (a private in-memory one if not
-        given), shared by every process that gives the same file. ``checks``: the machine's
+        given), shared by every process that gives the same file, or what opens it given the
+        store's identity (:attr:`identity`). ``checks``: the machine's
         checks in progress, which this store's writes give way to and its checks mark."""
-        self.lexical = lexical if lexical is not None else PersistentLexicalIndex()
         self._synced: str | None = None
         self.client = client
         self.embedder = embedder
@@ -215,6 +215,9 @@ class SourceStore:
         self._begun = False  # this write under the lock has moved the bumps before changing the store
         self.checks = checks
         self._open_collections()
+        if lexical is None:
+            lexical = PersistentLexicalIndex()
+        self.lexical = lexical if isinstance(lexical, PersistentLexicalIndex) else lexical(self.identity)
         try:
             self._max_batch = int(client.get_max_batch_size())
         except Exception:  # older servers do not say
@@ -250,6 +253,12 @@ class SourceStore:
         dimension = getattr(getattr(self.articles, "_model", None), "dimension", None)
         self._article_vectors = dimension not in (None, 1)
         self.changelog = ChangeLog(self.changes, self._call)
+
+    @property
+    def identity(self) -> str:
+        """The store's identity: its articles collection's id (Chroma gives each collection its
+        own when it is made), the same from every client and address that reaches the store."""
+        return str(self.articles.id)
 
     # ---- other processes -----------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.articles import NORRLAND_Q2, NORRLAND_Q3, NORRLAND_Q3_STORY
@@ -62,3 +63,50 @@ def test_a_new_process_reads_only_what_changed_since_its_machine_last_looked(
     assert third.returncode == 1, third.stderr
     assert "built from the store" not in third.stderr
     assert NORRLAND_Q3.title not in [c["title"] for c in json.loads(third.stdout)["considered"]]
+
+
+def test_a_machine_keeps_its_index_of_a_store_whatever_address_reaches_the_server(
+    tmp_path: Path, cli_env: dict[str, str], chroma_server: tuple[str, int]
+) -> None:
+    host, port = chroma_server
+    server_env = {**cli_env, "CHROMA_PORT": str(port), "FACTDIFF_COLLECTION_PREFIX": "alias"}
+    writer = {**server_env, "CHROMA_HOST": host, "FACTDIFF_DATA_DIR": str(tmp_path / "writer-data")}
+    assert run_cli(["ingest", str(source_file(tmp_path, "q3.txt", NORRLAND_Q3))], writer, cwd=tmp_path).returncode == 0
+    machine = tmp_path / "reader-data"
+    by_number = {**server_env, "CHROMA_HOST": "127.0.0.1", "FACTDIFF_DATA_DIR": str(machine)}
+    by_number["FACTDIFF_LOG_LEVEL"] = "INFO"
+    by_name = {**by_number, "CHROMA_HOST": "localhost"}  # the same server, reached by another name
+    first = run_cli(["search", "--format", "json", "-"], by_number, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "lexical index built from the store" in first.stderr
+    second = run_cli(["search", "--format", "json", "-"], by_name, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "built from the store" not in second.stderr
+    assert json.loads(second.stdout)["sources"][0]["title"] == NORRLAND_Q3.title
+    assert len(list((machine / "lexical").glob("*.sqlite"))) == 1
+
+
+def test_an_index_an_older_factdiff_named_by_the_servers_address_is_copied_not_rebuilt(
+    tmp_path: Path, cli_env: dict[str, str], chroma_server: tuple[str, int]
+) -> None:
+    host, port = chroma_server
+    machine = tmp_path / "data"
+    env = {
+        **cli_env,
+        "CHROMA_HOST": host,
+        "CHROMA_PORT": str(port),
+        "FACTDIFF_COLLECTION_PREFIX": "older",
+        "FACTDIFF_DATA_DIR": str(machine),
+        "FACTDIFF_LOG_LEVEL": "INFO",
+    }
+    assert run_cli(["ingest", str(source_file(tmp_path, "q3.txt", NORRLAND_Q3))], env, cwd=tmp_path).returncode == 0
+    assert run_cli(["search", "-"], env, stdin=NORRLAND_Q3_STORY, cwd=tmp_path).returncode == 0  # up to date
+    [index] = list((machine / "lexical").glob("*.sqlite"))
+    older = index.with_name(f"{host}-{port}-" + re.sub(r"-[0-9a-f-]{36}\.sqlite$", ".sqlite", index.name))
+    index.rename(older)  # as an older factdiff named it: by the server's address
+    found = run_cli(["search", "--format", "json", "-"], env, stdin=NORRLAND_Q3_STORY, cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    assert "built from the store" not in found.stderr
+    assert f"copied from {older}" in found.stderr
+    assert index.exists() and older.exists()  # the old one is left for the operator
+    assert json.loads(found.stdout)["sources"][0]["title"] == NORRLAND_Q3.title
