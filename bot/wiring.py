@@ -88,8 +88,8 @@ def server_lexical_index(settings: Settings, emb: Embedder) -> Callable[[str], P
     def open_for(store_id: str) -> PersistentLexicalIndex:
         path = lexical_index_path(settings, emb, store_id)
         name = _file_part(f"{settings.collection_prefix}-{emb.name}")
-        server = _file_part(f"{settings.chroma_host}-{settings.chroma_port}")
-        before = path.parent / f"{server}-{name}.sqlite"
+        server = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.chroma_host}-{settings.chroma_port}")
+        before = path.parent / f"{server}-{name}.sqlite"  # as an older factdiff named it
         if not path.exists() and before.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(path.parent / ".adopt.lock")):  # one process of the machine copies
