@@ -538,7 +538,7 @@ def test_the_sweep_mark_follows_the_writers_last_write(tmp_path: Path, wordllama
 
     def counted(store: SourceStore) -> SourceStore:
         sweep = store.sweep_orphans
-        store.sweep_orphans = lambda: sweeps.append(1) or sweep()  # type: ignore[method-assign]
+        store.sweep_orphans = lambda: sweeps.append(1) or sweep()  # type: ignore[method-assign,func-returns-value]
         return store
 
     # the store as the last writer left it: the next process has nothing to sweep, and reads nothing
