@@ -635,7 +635,10 @@ class SourceStore:
         if self.lock is None:
             return
         self._pending.extend(article_ids)
-        self.lexical.set_meta("pending", json.dumps(self._pending))
+        try:
+            self.lexical.set_meta("pending", json.dumps(self._pending))
+        except Exception as exc:  # a locked or broken index file must not stop a write (as in _changed)
+            log.warning("noting the write in the search index failed (a catch-up compares every article): %s", exc)
 
     def _heal_pending(self) -> None:
         """With the write lock held: the articles a write killed half-way was changing (noted by
