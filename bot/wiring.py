@@ -8,7 +8,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +66,14 @@ def lexical_index_path(settings: Settings, emb: Embedder, store_id: str = "") ->
     the store's identity (``store_id``: its articles collection's id), not by the address it is
     reached at: the same server by another name or port keeps its index, and a store made anew
     at the same address gets a new one."""
-    name = _file_part(f"{settings.collection_prefix}-{emb.name}")
+    name = _index_name(settings, emb)
     if settings.chroma_host:
         return settings.data_dir / "lexical" / f"{name}-{_file_part(store_id)}.sqlite"
     return local_store_path(settings) / f"lexical-{name}.sqlite"
+
+
+def _index_name(settings: Settings, emb: Embedder) -> str:
+    return _file_part(f"{settings.collection_prefix}-{emb.name}")
 
 
 def _file_part(text: str) -> str:
@@ -87,9 +91,8 @@ def server_lexical_index(settings: Settings, emb: Embedder) -> Callable[[str], P
 
     def open_for(store_id: str) -> PersistentLexicalIndex:
         path = lexical_index_path(settings, emb, store_id)
-        name = _file_part(f"{settings.collection_prefix}-{emb.name}")
         server = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{settings.chroma_host}-{settings.chroma_port}")
-        before = path.parent / f"{server}-{name}.sqlite"  # as an older factdiff named it
+        before = path.parent / f"{server}-{_index_name(settings, emb)}.sqlite"  # as an older factdiff named it
         if not path.exists() and before.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(path.parent / ".adopt.lock")):  # one process of the machine copies
@@ -109,15 +112,8 @@ def server_lexical_index(settings: Settings, emb: Embedder) -> Callable[[str], P
 def _copy_index(source: Path, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    src = sqlite3.connect(source, timeout=60)
-    try:
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(partial)) as dst:
+        src.backup(dst)
     os.replace(partial, target)
 
 

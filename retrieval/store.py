@@ -643,8 +643,10 @@ class SourceStore:
     def _heal_pending(self) -> None:
         """With the write lock held: the articles a write killed half-way was changing (noted by
         :meth:`_note_pending`) are brought to their stored versions in the search index."""
+        if self.lock is None:
+            return
         noted = self.lexical.get_meta("pending")
-        if self.lock is None or not noted:
+        if not noted:
             return
         try:
             ids = [str(i) for i in json.loads(noted)]

@@ -471,21 +471,26 @@ def _leave(store: SourceStore, article_id: str, version: str, written: int | Non
     return record_id
 
 
-def _killed_write(store: SourceStore, drafts: list[ArticleDraft]) -> set[str]:
-    """A write killed right after its vector records went in (its article records never did):
-    returns the vector records it left."""
-    before = set(store.vectors.get()["ids"])
-    upsert = store.articles.upsert
+def _killed_at(store: SourceStore, holder: object, method: str, drafts: list[ArticleDraft]) -> None:
+    """A write of ``drafts`` killed when it calls ``holder.method`` (the process is gone)."""
+    original = getattr(holder, method)
 
-    def killed(**kwargs: object) -> None:
+    def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # not an error the store handles: the process is gone
 
-    store.articles.upsert = killed  # type: ignore[method-assign]
+    setattr(holder, method, killed)
     try:
         with pytest.raises(KeyboardInterrupt):
             store.add_many(drafts)
     finally:
-        store.articles.upsert = upsert  # type: ignore[method-assign]
+        setattr(holder, method, original)
+
+
+def _killed_write(store: SourceStore, drafts: list[ArticleDraft]) -> set[str]:
+    """A write killed right after its vector records went in (its article records never did):
+    returns the vector records it left."""
+    before = set(store.vectors.get()["ids"])
+    _killed_at(store, store.articles, "upsert", drafts)
     left = set(store.vectors.get()["ids"]) - before
     assert left
     return left
@@ -632,17 +637,7 @@ def test_tracking_parameters_default_ports_and_case_do_not_make_a_new_address() 
 def _killed_after_commit(store: SourceStore, drafts: list[ArticleDraft]) -> None:
     """A write killed right after its article records went in (the commit point), before its
     change-log record and the search index took it."""
-    record = store.changelog.record
-
-    def killed(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt  # not an error the store handles: the process is gone
-
-    store.changelog.record = killed  # type: ignore[method-assign]
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            store.add_many(drafts)
-    finally:
-        store.changelog.record = record  # type: ignore[method-assign]
+    _killed_at(store, store.changelog, "record", drafts)
 
 
 def test_a_write_killed_after_its_commit_is_taken_in_without_reading_every_article(
